@@ -1,0 +1,232 @@
+//! Commands: the one command table and the dispatcher every caller goes through.
+//!
+//! A handler parses its arguments, works on the store and appends its reply to
+//! [`Ctx::out`]; it never touches a socket. Errors are returned as [`CmdError`] and
+//! turned into error replies (and error statistics) in one place, [`dispatch`].
+
+pub mod args;
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod spec;
+pub mod strings;
+pub mod table;
+
+use crate::protocol::Reply;
+use crate::server::{Client, Server};
+use crate::store::Db;
+pub use args::*;
+pub use spec::{acl, flags, Command, Handler};
+use std::borrow::Cow;
+use std::time::Instant;
+
+/// Why a command failed. The Display text is the exact error line Valkey sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Syntax,
+    NoSuchKey,
+    Overflow,
+    /// Any other error: the full line including its code ("ERR ...", "NOPERM ...").
+    Msg(Cow<'static, str>),
+}
+
+impl CmdError {
+    pub fn msg(s: impl Into<Cow<'static, str>>) -> Self {
+        CmdError::Msg(s.into())
+    }
+
+    /// An "ERR ..." error.
+    pub fn err(s: impl std::fmt::Display) -> Self {
+        CmdError::Msg(Cow::Owned(format!("ERR {s}")))
+    }
+
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
+            CmdError::NotFloat => "ERR value is not a valid float".into(),
+            CmdError::Syntax => "ERR syntax error".into(),
+            CmdError::NoSuchKey => "ERR no such key".into(),
+            CmdError::Overflow => "ERR increment or decrement would overflow".into(),
+            CmdError::Msg(m) => Cow::Borrowed(m),
+        }
+    }
+}
+
+impl std::fmt::Display for CmdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+pub type CmdResult = Result<(), CmdError>;
+
+/// Everything a handler may use while it runs.
+pub struct Ctx<'a> {
+    pub srv: &'a Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// Unix milliseconds, fixed for the duration of the command.
+    pub now: i64,
+    pub cmd: &'static Command,
+    /// Number of keyspace changes this command made (Valkey's `server.dirty` delta).
+    pub dirty: u64,
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database. The borrow is of the server, not of the
+    /// context, so a handler can hold a shard lock while writing its reply.
+    pub fn db(&self) -> &'a Db {
+        self.srv.keyspace.db(self.client.db)
+    }
+}
+
+/// Executes one request from `client`, appending exactly one reply to `out` (none when
+/// the client turned replies off).
+pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    let Some(&name) = args.first() else { return };
+    let reply_start = out.len();
+    let Some(cmd) = table::lookup(name) else {
+        let e = unknown_command(name, &args[1..]);
+        srv.stats.error_reply(&e);
+        out.error(&e);
+        return;
+    };
+    let cmd = match resolve_subcommand(cmd, args) {
+        Ok(c) => c,
+        Err(e) => {
+            reject(srv, cmd, out, &e.text());
+            return;
+        }
+    };
+    if !arity_ok(cmd.arity, args.len()) {
+        let full = table::full_name(cmd);
+        reject(
+            srv,
+            cmd,
+            out,
+            &format!("ERR wrong number of arguments for '{full}' command"),
+        );
+        return;
+    }
+    if !client.authenticated && !cmd.has(flags::NO_AUTH) {
+        reject(srv, cmd, out, "NOAUTH Authentication required.");
+        return;
+    }
+    if client.resp2_subscribed() && !cmd.has(flags::PUBSUB_CONTEXT) {
+        let full = table::full_name(cmd);
+        reject(
+            srv,
+            cmd,
+            out,
+            &format!(
+                "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            ),
+        );
+        return;
+    }
+    if !cmd.has(flags::SKIP_MONITOR) {
+        srv.feed_monitors(client, args);
+    }
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        srv,
+        client,
+        out,
+        now: crate::store::now_ms(),
+        cmd,
+        dirty: 0,
+    };
+    let result = {
+        // Normal commands share the gate; MULTI/EXEC and scripts take it exclusively
+        // so that nothing observes them half done.
+        let _gate = srv.gate.read();
+        (cmd.handler)(&mut ctx, args)
+    };
+    let dirty = ctx.dirty;
+    let elapsed = started.elapsed();
+    let failed = match &result {
+        Ok(()) => false,
+        Err(e) => {
+            out.truncate(reply_start);
+            let t = e.text();
+            srv.stats.error_reply(&t);
+            out.error(&t);
+            true
+        }
+    };
+    srv.stats.record_call(cmd, elapsed, failed, dirty);
+    client.note_command(cmd);
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        srv.slowlog_check(client, args, elapsed);
+    }
+}
+
+/// Positions of the key arguments of a command line, from the table.
+pub fn keys_of(cmd: &'static Command, args: &[&[u8]]) -> Vec<usize> {
+    cmd.key_positions(args.len())
+}
+
+fn reject(srv: &Server, cmd: &'static Command, out: &mut Reply, msg: &str) {
+    srv.stats.record_rejected(cmd);
+    srv.stats.error_reply(msg);
+    out.error(msg);
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= (-arity) as usize
+    }
+}
+
+fn resolve_subcommand(cmd: &'static Command, args: &[&[u8]]) -> Result<&'static Command, CmdError> {
+    if cmd.subcommands.is_empty() {
+        return Ok(cmd);
+    }
+    let Some(sub) = args.get(1) else {
+        // arity check reports the missing subcommand
+        return Ok(cmd);
+    };
+    match cmd.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)) {
+        Some(s) => Ok(s),
+        None => Err(CmdError::Msg(
+            format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(sub, 128),
+                cmd.name.to_ascii_uppercase()
+            )
+            .into(),
+        )),
+    }
+}
+
+/// Valkey shows at most this much of a client-supplied name in an error.
+fn truncated(b: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned();
+    s.replace(['\r', '\n'], " ")
+}
+
+fn unknown_command(name: &[u8], rest: &[&[u8]]) -> String {
+    let mut args = String::new();
+    for a in rest {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&truncated(a, room));
+        args.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated(name, 128),
+        args
+    )
+}

@@ -1,0 +1,521 @@
+//! Configuration: one declarative table of directives drives the config file parser,
+//! the command line, CONFIG GET/SET/REWRITE and the defaults printed in
+//! `conf/ferrokey.conf`.
+//!
+//! Values are kept in canonical text form (what CONFIG GET prints). Directives read on
+//! hot paths are mirrored into atomics in [`Hot`] whenever they change.
+
+mod table;
+
+use crate::commands::args::{glob_match, parse_i64};
+use crate::protocol::decode::split_args;
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
+pub use table::DIRECTIVES;
+
+/// How a directive's value is checked and normalized.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Bool,
+    Int(i64, i64),
+    /// Bytes, accepting units (1k, 1kb, 1mb, 1gb...); printed as a byte count.
+    Mem(i64, i64),
+    Enum(&'static [&'static str]),
+    Str,
+    /// Validated and normalized by a function (notify-keyspace-events, save...).
+    Special(fn(&str) -> Result<String, String>),
+}
+
+pub const IMMUTABLE: u8 = 1;
+/// Not listed by CONFIG GET patterns, only by exact name (as Valkey's hidden configs).
+pub const HIDDEN: u8 = 2;
+/// Values are never echoed into logs.
+pub const SENSITIVE: u8 = 4;
+
+#[derive(Debug)]
+pub struct Directive {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub flags: u8,
+}
+
+impl Directive {
+    pub fn immutable(&self) -> bool {
+        self.flags & IMMUTABLE != 0
+    }
+
+    /// Checks a value and returns its canonical form, or Valkey's reason text.
+    pub fn normalize(&self, v: &str) -> Result<String, String> {
+        match self.kind {
+            Kind::Bool => match v.to_ascii_lowercase().as_str() {
+                "yes" => Ok("yes".into()),
+                "no" => Ok("no".into()),
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int(min, max) => {
+                let n = parse_i64(v.as_bytes())
+                    .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+                if n < min || n > max {
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                }
+                Ok(n.to_string())
+            }
+            Kind::Mem(min, max) => {
+                let n = parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?;
+                if n < min || n > max {
+                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                }
+                Ok(n.to_string())
+            }
+            Kind::Enum(opts) => {
+                let l = v.to_ascii_lowercase();
+                if opts.contains(&l.as_str()) {
+                    Ok(l)
+                } else {
+                    Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        opts.join(", ")
+                    ))
+                }
+            }
+            Kind::Str => Ok(v.to_string()),
+            Kind::Special(f) => f(v),
+        }
+    }
+}
+
+/// Parses "100", "1k", "1kb", "5mb", "2gb" (k = 1000, kb = 1024) like Valkey's
+/// `memtoull`; negative values are accepted for the few directives that allow them.
+pub fn parse_memory(v: &str) -> Option<i64> {
+    let l = v.to_ascii_lowercase();
+    let (num, mul): (&str, i64) = if let Some(n) = l.strip_suffix("gb") {
+        (n, 1 << 30)
+    } else if let Some(n) = l.strip_suffix("mb") {
+        (n, 1 << 20)
+    } else if let Some(n) = l.strip_suffix("kb") {
+        (n, 1 << 10)
+    } else if let Some(n) = l.strip_suffix('g') {
+        (n, 1_000_000_000)
+    } else if let Some(n) = l.strip_suffix('m') {
+        (n, 1_000_000)
+    } else if let Some(n) = l.strip_suffix('k') {
+        (n, 1000)
+    } else if let Some(n) = l.strip_suffix('b') {
+        (n, 1)
+    } else {
+        (l.as_str(), 1)
+    };
+    let n = parse_i64(num.as_bytes())?;
+    n.checked_mul(mul)
+}
+
+/// Directives read on hot paths, kept as atomics.
+#[derive(Default)]
+pub struct Hot {
+    pub maxclients: AtomicUsize,
+    pub proto_max_bulk_len: AtomicUsize,
+    pub client_query_buffer_limit: AtomicUsize,
+    pub slowlog_log_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+    pub hz: AtomicUsize,
+    pub timeout: AtomicI64,
+    pub has_password: AtomicBool,
+    pub active_expire: AtomicBool,
+    pub protected_mode: AtomicBool,
+}
+
+pub struct Config {
+    values: RwLock<Vec<String>>,
+    index: HashMap<&'static str, usize>,
+    pub hot: Hot,
+    /// The config file, for CONFIG REWRITE.
+    pub file: RwLock<Option<std::path::PathBuf>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        let mut index = HashMap::new();
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            index.insert(d.name, i);
+            if let Some(a) = d.alias {
+                index.insert(a, i);
+            }
+        }
+        let c = Config {
+            values: RwLock::new(DIRECTIVES.iter().map(|d| d.default.to_string()).collect()),
+            index,
+            hot: Hot::default(),
+            file: RwLock::new(None),
+        };
+        c.hot.active_expire.store(true, Relaxed);
+        for d in DIRECTIVES {
+            c.refresh_hot(d.name);
+        }
+        c
+    }
+
+    pub fn directive(&self, name: &str) -> Option<(usize, &'static Directive)> {
+        let l = name.to_ascii_lowercase();
+        self.index.get(l.as_str()).map(|&i| (i, &DIRECTIVES[i]))
+    }
+
+    /// The canonical value of a directive (by name or alias).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let (i, _) = self.directive(name)?;
+        Some(self.values.read()[i].clone())
+    }
+
+    pub fn get_i64(&self, name: &str) -> i64 {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v == "yes")
+    }
+
+    /// CONFIG GET: (name, value) pairs for every directive or alias matching any pattern.
+    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let vals = self.values.read();
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for p in patterns {
+            let exact = !p.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            for (i, d) in DIRECTIVES.iter().enumerate() {
+                for n in std::iter::once(d.name).chain(d.alias) {
+                    let hit = if exact {
+                        n.as_bytes().eq_ignore_ascii_case(p)
+                    } else {
+                        d.flags & HIDDEN == 0 && glob_match(p, n.as_bytes(), true)
+                    };
+                    if hit && seen.insert(n) {
+                        out.push((n.to_string(), vals[i].clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sets several directives at once: all are validated first and nothing changes
+    /// unless every one is valid. Errors are the text after "ERR ".
+    pub fn set_many(&self, pairs: &[(&str, &str)], startup: bool) -> Result<(), String> {
+        let mut staged: Vec<(usize, &'static Directive, String)> = Vec::new();
+        for (name, value) in pairs {
+            let Some((i, d)) = self.directive(name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            if staged.iter().any(|(j, _, _)| *j == i) {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                ));
+            }
+            if !startup && d.immutable() {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                ));
+            }
+            let v = d.normalize(value).map_err(|e| {
+                format!("CONFIG SET failed (possibly related to argument '{name}') - {e}")
+            })?;
+            staged.push((i, d, v));
+        }
+        {
+            let mut vals = self.values.write();
+            for (i, _, v) in &staged {
+                vals[*i] = v.clone();
+            }
+        }
+        for (_, d, _) in &staged {
+            self.refresh_hot(d.name);
+        }
+        Ok(())
+    }
+
+    pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
+        self.set_many(&[(name, value)], false)
+    }
+
+    fn refresh_hot(&self, name: &str) {
+        let h = &self.hot;
+        let int = |n: &str| self.get_i64(n);
+        match name {
+            "maxclients" => h.maxclients.store(int(name) as usize, Relaxed),
+            "proto-max-bulk-len" => h.proto_max_bulk_len.store(int(name) as usize, Relaxed),
+            "client-query-buffer-limit" => {
+                h.client_query_buffer_limit.store(int(name) as usize, Relaxed)
+            }
+            "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(name), Relaxed),
+            "slowlog-max-len" => h.slowlog_max_len.store(int(name) as usize, Relaxed),
+            "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
+            "timeout" => h.timeout.store(int(name), Relaxed),
+            "requirepass" => h
+                .has_password
+                .store(self.get(name).is_some_and(|p| !p.is_empty()), Relaxed),
+            "protected-mode" => h.protected_mode.store(self.get_bool(name), Relaxed),
+            _ => {}
+        }
+    }
+
+    /// Loads a config file's text (valkey.conf syntax): one directive per line, its
+    /// arguments split and unquoted as on the inline protocol; `#` starts a comment.
+    pub fn load_text(&self, text: &str, origin: &str) -> Result<(), String> {
+        for (lineno, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut scratch = Vec::new();
+            let mut spans = Vec::new();
+            if !split_args(line.as_bytes(), &mut scratch, &mut spans) || spans.is_empty() {
+                return Err(bad_directive(origin, lineno + 1, raw, "Unbalanced quotes in configuration line"));
+            }
+            let args: Vec<String> = spans
+                .iter()
+                .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
+                .collect();
+            self.apply_directive(&args)
+                .map_err(|e| bad_directive(origin, lineno + 1, raw, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Applies one directive with its arguments (several arguments are joined by
+    /// spaces, as for `save 900 1` or `client-output-buffer-limit normal 0 0 0`).
+    pub fn apply_directive(&self, args: &[String]) -> Result<(), String> {
+        let Some(name) = args.first() else {
+            return Ok(());
+        };
+        if args.len() < 2 {
+            return Err("wrong number of arguments".into());
+        }
+        if self.directive(name).is_none() {
+            return Err("Bad directive or wrong number of arguments".into());
+        }
+        let value = args[1..].join(" ");
+        self.set_many(&[(name.as_str(), value.as_str())], true)
+            .map_err(|e| match e.rsplit_once(" - ") {
+                Some((_, why)) => why.to_string(),
+                None => e,
+            })
+    }
+
+    /// Renders every directive that differs from its default, for CONFIG REWRITE.
+    pub fn non_defaults(&self) -> Vec<(&'static str, String)> {
+        let vals = self.values.read();
+        DIRECTIVES
+            .iter()
+            .zip(vals.iter())
+            .filter(|(d, v)| d.default != v.as_str())
+            .map(|(d, v)| (d.name, v.clone()))
+            .collect()
+    }
+}
+
+/// CONFIG REWRITE: keeps the file's comments and unknown lines, updates the lines of
+/// directives that changed, drops lines of directives now at their default, and
+/// appends the rest.
+pub fn rewrite(old: &str, values: &[(&'static str, String)]) -> String {
+    let mut out = Vec::new();
+    let mut written = std::collections::HashSet::new();
+    let quote = |v: &str| {
+        if v.is_empty() || v.contains(' ') && !v.contains('"') {
+            format!("\"{v}\"")
+        } else {
+            v.to_string()
+        }
+    };
+    let line_for = |name: &str, v: &str| -> String {
+        // multi-word values (save, client-output-buffer-limit) are written unquoted
+        if matches!(name, "save" | "client-output-buffer-limit" | "bind" | "oom-score-adj-values") && !v.is_empty() {
+            format!("{name} {v}")
+        } else {
+            format!("{name} {}", quote(v))
+        }
+    };
+    for line in old.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            if t != "# Generated by CONFIG REWRITE" {
+                out.push(line.to_string());
+            }
+            continue;
+        }
+        let name = t.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let canon = DIRECTIVES
+            .iter()
+            .find(|d| d.name == name || d.alias == Some(name.as_str()))
+            .map(|d| d.name);
+        match canon {
+            Some(c) => {
+                if let Some((_, v)) = values.iter().find(|(n, _)| *n == c) {
+                    if written.insert(c) {
+                        out.push(line_for(c, v));
+                    }
+                }
+                // a directive back at its default is dropped
+            }
+            None => out.push(line.to_string()),
+        }
+    }
+    let missing: Vec<_> = values.iter().filter(|(n, _)| !written.contains(n)).collect();
+    if !missing.is_empty() {
+        out.push("# Generated by CONFIG REWRITE".into());
+        for (n, v) in missing {
+            out.push(line_for(n, v));
+        }
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+fn bad_directive(origin: &str, line: usize, text: &str, why: &str) -> String {
+    format!(
+        "\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file {origin}, at line {line}\n>>> '{text}'\n{why}"
+    )
+}
+
+/// `notify-keyspace-events` flags: checked and printed in Valkey's canonical order.
+pub fn normalize_notify(v: &str) -> Result<String, String> {
+    const CLASSES: &str = "g$lshzxeKEtmdn";
+    let mut set = std::collections::BTreeSet::new();
+    for c in v.chars() {
+        match c {
+            'A' => set.extend("g$lshzxetd".chars()),
+            c if CLASSES.contains(c) => {
+                set.insert(c);
+            }
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let all = "g$lshzxetd".chars().all(|c| set.contains(&c));
+    let mut out = String::new();
+    if all {
+        out.push('A');
+    } else {
+        // as Valkey's keyspaceEventsFlagsToString, 'n' is only printed without 'A'
+        for c in "g$lshzxetdn".chars() {
+            if set.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    for c in "KEm".chars() {
+        if set.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// `save "<seconds> <changes> ..."` or "" to disable.
+pub fn normalize_save(v: &str) -> Result<String, String> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+        return Err("Invalid save parameters".into());
+    }
+    Ok(parts.join(" "))
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <seconds> ...`, merged into the
+/// full three-class form.
+pub fn normalize_cobl(v: &str) -> Result<String, String> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    if parts.is_empty() || parts.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut classes = vec![
+        ("normal", [0i64, 0, 0]),
+        ("replica", [268435456, 67108864, 60]),
+        ("pubsub", [33554432, 8388608, 60]),
+    ];
+    for c in parts.chunks(4) {
+        let class = match c[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "replica" | "slave" => 1,
+            "pubsub" => 2,
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        };
+        let hard = parse_memory(c[1]);
+        let soft = parse_memory(c[2]);
+        let secs = parse_i64(c[3].as_bytes());
+        match (hard, soft, secs) {
+            (Some(h), Some(s), Some(t)) if h >= 0 && s >= 0 && t >= 0 => classes[class].1 = [h, s, t],
+            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+        }
+    }
+    Ok(classes
+        .iter()
+        .map(|(n, [h, s, t])| {
+            let n = if *n == "replica" { "slave" } else { n };
+            format!("{n} {h} {s} {t}")
+        })
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("100mb"), Some(100 << 20));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn set_validates_all_first() {
+        let c = Config::new();
+        let e = c
+            .set_many(&[("maxclients", "100"), ("hz", "nope")], false)
+            .unwrap_err();
+        assert!(e.contains("'hz'"), "{e}");
+        assert_eq!(c.get("maxclients").unwrap(), "10000");
+        c.set_many(&[("maxclients", "100"), ("hz", "20")], false).unwrap();
+        assert_eq!(c.hot.maxclients.load(Relaxed), 100);
+        assert_eq!(c.get("hz").unwrap(), "20");
+    }
+
+    #[test]
+    fn aliases_share_a_value() {
+        let c = Config::new();
+        c.set("hash-max-ziplist-entries", "7").unwrap();
+        assert_eq!(c.get("hash-max-listpack-entries").unwrap(), "7");
+        let m = c.matching(&[b"hash-max-*-entries"]);
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn notify_flags_canonical() {
+        assert_eq!(normalize_notify("KEA").unwrap(), "AKE");
+        assert_eq!(normalize_notify("Ex").unwrap(), "xE");
+        assert!(normalize_notify("Q").is_err());
+        assert_eq!(normalize_notify("").unwrap(), "");
+    }
+
+    #[test]
+    fn config_file_lines() {
+        let c = Config::new();
+        c.load_text("# comment\nport 7777\nsave \"\"\nclient-output-buffer-limit pubsub 1mb 0 0\n", "t")
+            .unwrap();
+        assert_eq!(c.get("port").unwrap(), "7777");
+        assert_eq!(c.get("save").unwrap(), "");
+        assert!(c.get("client-output-buffer-limit").unwrap().contains("pubsub 1048576 0 0"));
+        assert!(c.load_text("nosuch 1\n", "t").unwrap_err().contains("Bad directive"));
+    }
+}

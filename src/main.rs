@@ -1,0 +1,176 @@
+use clap::Parser;
+use ferrokey::config::Config;
+use ferrokey::server::Server;
+use std::path::PathBuf;
+use tracing::{error, info};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// An in-memory, RESP-compatible cache server that behaves like Valkey.
+///
+/// Usage is the same as valkey-server: an optional config file, then any directive as
+/// `--name value [value ...]`, e.g. `ferrokey conf/ferrokey.conf --port 7000`.
+#[derive(Parser, Debug)]
+#[command(name = "ferrokey", version, about, long_about = None)]
+struct Cli {
+    /// [CONFIG_FILE] then directives overriding it: --port 7000 --appendonly no ...
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONFIG_FILE] [--DIRECTIVE VALUE")]
+    args: Vec<String>,
+}
+
+/// Turns `--port 7000 --save "" --bind a b` into config-file lines, as valkey-server does.
+fn directives_to_text(args: &[String]) -> Result<String, String> {
+    let mut text = String::new();
+    let mut first = true;
+    for a in args {
+        if let Some(name) = a.strip_prefix("--") {
+            if name.is_empty() {
+                return Err("empty directive name".into());
+            }
+            if !first {
+                text.push('\n');
+            }
+            text.push_str(name);
+            first = false;
+        } else {
+            if first {
+                return Err(format!("unexpected argument '{a}': directives start with --"));
+            }
+            text.push(' ');
+            text.push('"');
+            for c in a.chars() {
+                if c == '"' || c == '\\' {
+                    text.push('\\');
+                }
+                text.push(c);
+            }
+            text.push('"');
+        }
+    }
+    text.push('\n');
+    Ok(text)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let (config_path, directives) = match cli.args.first() {
+        Some(f) if !f.starts_with("--") => (Some(PathBuf::from(f)), &cli.args[1..]),
+        _ => (None, &cli.args[..]),
+    };
+    let config = Config::new();
+    if let Some(path) = &config_path {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Fatal error, can't open config file '{}': {e}", path.display());
+                std::process::exit(1);
+            }
+        };
+        if let Err(e) = config.load_text(&text, &path.display().to_string()) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    match directives_to_text(directives) {
+        Ok(text) => {
+            if let Err(e) = config.load_text(&text, "(command line)") {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    let level = match config.get("loglevel").as_deref() {
+        Some("debug") => "debug",
+        Some("verbose") => "info",
+        Some("warning") => "warn",
+        Some("nothing") => "off",
+        _ => "info",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_target(false)
+        .init();
+    let dir = config.get("dir").unwrap_or_else(|| ".".into());
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        error!(dir, error = %e, "can't chdir to the configured dir");
+        std::process::exit(1);
+    }
+    let config_file = config_path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!(error = %e, "can't start the runtime");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(async move {
+        let port = config.get_i64("port") as u16;
+        let bind = config.get("bind").unwrap_or_default();
+        let srv = Server::new(config, config_file);
+        let host = bind
+            .split_whitespace()
+            .map(|b| b.trim_start_matches('-'))
+            .next()
+            .unwrap_or("0.0.0.0")
+            .to_string();
+        let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                error!(%host, port, error = %e, "can't bind the listening socket");
+                return 1;
+            }
+        };
+        info!(version = env!("CARGO_PKG_VERSION"), pid = std::process::id(), "ferrokey starting");
+        let srv2 = srv.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("received SIGINT, shutting down");
+            srv2.shutdown.notify_waiters();
+        });
+        #[cfg(unix)]
+        {
+            let srv3 = srv.clone();
+            tokio::spawn(async move {
+                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    s.recv().await;
+                    info!("received SIGTERM, shutting down");
+                    srv3.shutdown.notify_waiters();
+                }
+            });
+        }
+        match srv.run(listener).await {
+            Ok(()) => 0,
+            Err(e) => {
+                error!(error = %e, "server failed");
+                1
+            }
+        }
+    });
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_directives() {
+        let t = directives_to_text(&["--port".into(), "7000".into(), "--save".into(), "".into()]).unwrap();
+        assert_eq!(t, "port \"7000\"\nsave \"\"\n");
+        assert!(directives_to_text(&["7000".into()]).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! RESP framing only: request decoding and reply encoding. Knows nothing about
+//! commands, so it can be fuzzed and benchmarked alone.
+
+pub mod decode;
+pub mod reply;
+
+pub use decode::{Decoded, Decoder, Limits, ProtocolError};
+pub use reply::Reply;

@@ -1,0 +1,181 @@
+//! One client connection: read -> decode every complete request -> execute -> write all
+//! replies with one write.
+
+use super::client::{cflags, Client, ClientInfo, ReplyMode};
+use super::Server;
+use crate::commands::dispatch;
+use crate::protocol::decode::{Decoded, Decoder, Limits};
+use crate::protocol::Reply;
+use bytes::{Buf, BytesMut};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::{debug, info};
+
+/// Replies are flushed mid-batch past this size, so a client pipelining many large
+/// reads does not make the server buffer them all.
+const FLUSH_AT: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+const DENIED: &str = "-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to the server from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
+    if srv.clients.len() >= srv.config.hot.maxclients.load(Relaxed) {
+        srv.stats.rejected_connections.fetch_add(1, Relaxed);
+        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    if srv.protected_mode_denies(&peer) {
+        srv.stats.rejected_connections.fetch_add(1, Relaxed);
+        let _ = sock.write_all(DENIED.as_bytes()).await;
+        return;
+    }
+    let fd = {
+        use std::os::fd::AsRawFd;
+        sock.as_raw_fd() as i64
+    };
+    let id = srv.clients.next_id();
+    let info = Arc::new(ClientInfo::new(id, peer.to_string(), local.to_string(), fd));
+    srv.clients.add(info.clone());
+    let authenticated = !srv.config.hot.has_password.load(Relaxed);
+    let mut client = Client::new(info.clone(), authenticated);
+    debug!(id, %peer, "client connected");
+    let r = run(&srv, &mut sock, &mut client).await;
+    if let Err(e) = r {
+        debug!(id, error = %e, "client connection ended with an error");
+    }
+    srv.remove_monitor(id);
+    srv.clients.remove(id);
+    debug!(id, "client disconnected");
+}
+
+async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
+    let info = client.info.clone();
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = Decoder::new();
+    let mut reply = Reply::new(false);
+    let mut need = 0usize;
+    loop {
+        if info.killed.load(Relaxed) {
+            return Ok(());
+        }
+        rbuf.reserve(need.max(READ_CHUNK));
+        let timeout = srv.config.hot.timeout.load(Relaxed);
+        let idle = if timeout > 0 && !info.has_flag(cflags::PUBSUB | cflags::MONITOR | cflags::BLOCKED) {
+            Duration::from_secs(timeout as u64)
+        } else {
+            Duration::from_secs(365 * 24 * 3600)
+        };
+        let n = tokio::select! {
+            r = sock.read_buf(&mut rbuf) => r?,
+            _ = info.kill.notified() => return Ok(()),
+            _ = info.outbox.notify.notified() => {
+                let mut out = Vec::new();
+                info.outbox.drain_into(&mut out);
+                if !out.is_empty() {
+                    sock.write_all(&out).await?;
+                    srv.stats.net_io(0, out.len() as u64);
+                }
+                continue;
+            }
+            _ = tokio::time::sleep(idle) => {
+                info!(id = client.id, "closing idle client");
+                return Ok(());
+            }
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        srv.stats.net_io(n as u64, 0);
+        info.tot_net_in.fetch_add(n, Relaxed);
+        let limit = srv.config.hot.client_query_buffer_limit.load(Relaxed);
+        let limits = Limits {
+            max_bulk_len: srv.config.hot.proto_max_bulk_len.load(Relaxed),
+            authenticated: client.authenticated,
+        };
+        let mut off = 0;
+        let mut fatal = false;
+        need = 0;
+        loop {
+            let input = &rbuf[off..];
+            match decoder.decode(input, &limits) {
+                Ok(Decoded::Request { consumed }) => {
+                    let mut args: Vec<&[u8]> = Vec::with_capacity(decoder.argc());
+                    decoder.args(input, &mut args);
+                    execute(srv, client, &mut reply, &args);
+                    off += consumed;
+                    if client.close_after_reply || info.killed.load(Relaxed) {
+                        fatal = true;
+                        break;
+                    }
+                    if reply.len() >= FLUSH_AT {
+                        flush(srv, sock, &mut reply, &info).await?;
+                    }
+                }
+                Ok(Decoded::Empty { consumed }) => off += consumed,
+                Ok(Decoded::Incomplete { hint }) => {
+                    need = hint;
+                    break;
+                }
+                Err(e) => {
+                    let msg = format!("ERR {e}");
+                    srv.stats.error_reply(&msg);
+                    reply.error(&msg);
+                    info!(id = client.id, addr = %info.addr, error = %e, "protocol error, closing client");
+                    fatal = true;
+                    break;
+                }
+            }
+        }
+        rbuf.advance(off);
+        info.qbuf.store(rbuf.len(), Relaxed);
+        if !fatal && rbuf.len() + need > limit {
+            info!(id = client.id, addr = %info.addr, "closing client that reached max query buffer length");
+            return Ok(());
+        }
+        if !reply.is_empty() {
+            flush(srv, sock, &mut reply, &info).await?;
+        }
+        if fatal {
+            sock.shutdown().await.ok();
+            return Ok(());
+        }
+        // a huge request left a huge buffer behind: give the memory back
+        if rbuf.is_empty() && rbuf.capacity() > 4 * 1024 * 1024 {
+            rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+        reply.shrink();
+    }
+}
+
+async fn flush(srv: &Server, sock: &mut TcpStream, reply: &mut Reply, info: &ClientInfo) -> std::io::Result<()> {
+    let n = reply.len();
+    info.obuf.store(n, Relaxed);
+    sock.write_all(reply.as_bytes()).await?;
+    reply.clear();
+    info.obuf.store(0, Relaxed);
+    info.tot_net_out.fetch_add(n, Relaxed);
+    srv.stats.net_io(0, n as u64);
+    Ok(())
+}
+
+/// Runs one request and applies CLIENT REPLY OFF/SKIP to its reply.
+fn execute(srv: &Server, client: &mut Client, reply: &mut Reply, args: &[&[u8]]) {
+    if client.reply_mode == ReplyMode::SkipNext {
+        client.reply_mode = ReplyMode::Skip;
+    }
+    let start = reply.len();
+    reply.set_resp3(client.resp == 3);
+    dispatch(srv, client, reply, args);
+    match client.reply_mode {
+        ReplyMode::Off => reply.truncate(start),
+        ReplyMode::Skip => {
+            reply.truncate(start);
+            client.reply_mode = ReplyMode::On;
+        }
+        _ => {}
+    }
+}

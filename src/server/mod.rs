@@ -1,0 +1,294 @@
+//! The server: shared state, the listener, connections and background jobs.
+
+pub mod client;
+mod connection;
+pub mod stats;
+
+pub use client::{cflags, Client, ClientInfo, ReplyMode};
+
+use crate::config::Config;
+use crate::store::Keyspace;
+use parking_lot::{Mutex, RwLock};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+/// Valkey version whose behaviour ferrokey matches.
+pub const VALKEY_VERSION: &str = "8.1.1";
+/// What `redis_version` reports, for clients that feature-detect on it.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: i64,
+    pub micros: u64,
+    pub args: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: String,
+}
+
+/// Everything shared by all connections.
+pub struct Server {
+    pub keyspace: Keyspace,
+    pub config: Config,
+    pub clients: client::Registry,
+    pub stats: stats::Stats,
+    /// Shared by ordinary commands, taken exclusively by whatever must look atomic to
+    /// everyone else (MULTI/EXEC, scripts).
+    pub gate: RwLock<()>,
+    pub started: Instant,
+    pub run_id: String,
+    pub shutdown: Notify,
+    pub shutting_down: AtomicBool,
+    pub slowlog: Mutex<VecDeque<SlowlogEntry>>,
+    pub slowlog_next_id: AtomicU64,
+    monitors: RwLock<Vec<Arc<ClientInfo>>>,
+    monitor_count: AtomicUsize,
+    /// Unix seconds of the last successful save (no RDB yet: the start time).
+    pub lastsave: AtomicI64,
+    /// Client pause: until this Instant offset (ms since start), and whether only writes.
+    pub pause_until_ms: AtomicI64,
+    pub pause_writes_only: AtomicBool,
+    pub pause_notify: Notify,
+    pub listen_port: AtomicUsize,
+    pub config_file: Option<std::path::PathBuf>,
+    pub executable: String,
+}
+
+impl Server {
+    pub fn new(config: Config, config_file: Option<std::path::PathBuf>) -> Arc<Server> {
+        let dbs = config.get_i64("databases").max(1) as usize;
+        let run_id: String = {
+            use rand::Rng;
+            let mut r = rand::thread_rng();
+            (0..40).map(|_| format!("{:x}", r.gen_range(0..16u8))).collect()
+        };
+        Arc::new(Server {
+            keyspace: Keyspace::new(dbs),
+            config,
+            clients: client::Registry::default(),
+            stats: stats::Stats::default(),
+            gate: RwLock::new(()),
+            started: Instant::now(),
+            run_id,
+            shutdown: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+            slowlog: Mutex::new(VecDeque::new()),
+            slowlog_next_id: AtomicU64::new(0),
+            monitors: RwLock::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            lastsave: AtomicI64::new(crate::store::now_ms() / 1000),
+            pause_until_ms: AtomicI64::new(0),
+            pause_writes_only: AtomicBool::new(false),
+            pause_notify: Notify::new(),
+            listen_port: AtomicUsize::new(0),
+            config_file,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        })
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn add_monitor(&self, c: Arc<ClientInfo>) {
+        c.set_flag(cflags::MONITOR, true);
+        let mut m = self.monitors.write();
+        if !m.iter().any(|x| x.id == c.id) {
+            m.push(c);
+        }
+        self.monitor_count.store(m.len(), Relaxed);
+    }
+
+    pub fn remove_monitor(&self, id: u64) {
+        let mut m = self.monitors.write();
+        m.retain(|c| c.id != id);
+        self.monitor_count.store(m.len(), Relaxed);
+    }
+
+    /// Sends a command line to every MONITOR client, in Valkey's format.
+    pub fn feed_monitors(&self, client: &Client, args: &[&[u8]]) {
+        if self.monitor_count.load(Relaxed) == 0 {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            now.as_secs(),
+            now.subsec_micros(),
+            client.db,
+            client.info.addr
+        );
+        for a in args {
+            line.push(' ');
+            line.push_str(&repr(a));
+        }
+        line.push_str("\r\n");
+        for m in self.monitors.read().iter() {
+            if m.id != client.id {
+                m.outbox.push(line.clone().into_bytes(), 0);
+            }
+        }
+    }
+
+    pub fn slowlog_check(&self, client: &Client, args: &[&[u8]], elapsed: Duration) {
+        let threshold = self.config.hot.slowlog_log_slower_than.load(Relaxed);
+        let micros = elapsed.as_micros() as u64;
+        if threshold < 0 || micros < threshold as u64 {
+            return;
+        }
+        let max = self.config.hot.slowlog_max_len.load(Relaxed);
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        let limit = args.len().min(32);
+        for (i, a) in args.iter().enumerate().take(limit) {
+            if i == 31 && args.len() > 32 {
+                kept.push(format!("... ({} more arguments)", args.len() - 31).into_bytes());
+                break;
+            }
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                kept.push(v);
+            } else {
+                kept.push(a.to_vec());
+            }
+        }
+        let e = SlowlogEntry {
+            id: self.slowlog_next_id.fetch_add(1, Relaxed),
+            time: crate::store::now_ms() / 1000,
+            micros,
+            args: kept,
+            addr: client.info.addr.clone(),
+            name: client.info.name_lossy(),
+        };
+        let mut log = self.slowlog.lock();
+        log.push_front(e);
+        while log.len() > max {
+            log.pop_back();
+        }
+    }
+
+    /// Milliseconds since start (the clock CLIENT PAUSE deadlines use).
+    pub fn mono_ms(&self) -> i64 {
+        self.started.elapsed().as_millis() as i64
+    }
+
+    /// Runs the listener until SHUTDOWN or a signal.
+    pub async fn run(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        let addr = listener.local_addr()?;
+        self.listen_port.store(addr.port() as usize, Relaxed);
+        info!(%addr, "ready to accept connections");
+        tokio::spawn(cron(self.clone()));
+        loop {
+            tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((sock, peer)) => self.clone().accept(sock, peer, addr),
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = self.shutdown.notified() => break,
+            }
+        }
+        info!("server is now ready to exit, bye bye");
+        Ok(())
+    }
+
+    fn accept(self: Arc<Self>, sock: tokio::net::TcpStream, peer: SocketAddr, local: SocketAddr) {
+        self.stats.connections_received.fetch_add(1, Relaxed);
+        let _ = sock.set_nodelay(true);
+        tokio::spawn(async move {
+            connection::serve(self, sock, peer, local).await;
+        });
+    }
+
+    /// Whether a new connection from `peer` must be refused by protected mode: no
+    /// password, bound to every interface, and a non-loopback peer.
+    pub fn protected_mode_denies(&self, peer: &SocketAddr) -> bool {
+        if !self.config.hot.protected_mode.load(Relaxed) || self.config.hot.has_password.load(Relaxed) {
+            return false;
+        }
+        let bind = self.config.get("bind").unwrap_or_default();
+        let explicit = !bind.trim().is_empty()
+            && bind
+                .split_whitespace()
+                .all(|b| !matches!(b.trim_start_matches('-'), "*" | "0.0.0.0" | "::" | "::*"));
+        if explicit {
+            return false;
+        }
+        !peer.ip().is_loopback()
+    }
+}
+
+/// Quotes a byte string as Valkey's `sdscatrepr` (MONITOR, CLIENT LIST, SLOWLOG).
+pub fn repr(a: &[u8]) -> String {
+    let mut s = String::with_capacity(a.len() + 2);
+    s.push('"');
+    for &c in a {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Background jobs at `hz`: active expiry within a CPU budget, like Valkey's
+/// `activeExpireCycle` (at most 25% of each tick).
+async fn cron(srv: Arc<Server>) {
+    let mut next_db = 0usize;
+    let mut next_shard = 0usize;
+    loop {
+        let hz = srv.config.hot.hz.load(Relaxed).max(1) as u64;
+        let tick = Duration::from_millis(1000 / hz);
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = srv.shutdown.notified() => return,
+        }
+        if !srv.config.hot.active_expire.load(Relaxed) {
+            continue;
+        }
+        let srv2 = srv.clone();
+        let budget = tick / 4;
+        let (db, shard) = (next_db, next_shard);
+        // the cycle locks shards, which must not stall the async workers
+        let res = tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + budget;
+            let now = crate::store::now_ms();
+            let n = srv2.keyspace.db_count();
+            for k in 0..n {
+                let d = (db + k) % n;
+                srv2.keyspace.db(d).active_expire(now, deadline, shard);
+                if Instant::now() >= deadline {
+                    return d;
+                }
+            }
+            srv2.keyspace.note_expire_cycle();
+            db
+        })
+        .await;
+        if let Ok(d) = res {
+            next_db = d;
+            next_shard = (next_shard + 17) % crate::store::SHARDS;
+        }
+    }
+}

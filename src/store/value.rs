@@ -1,0 +1,49 @@
+//! Value types. Strings live inline in their table node while they are small and
+//! unmodified; everything else is an [`Object`].
+
+/// A value stored behind the node's object pointer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Object {
+    /// A string that was grown in place (APPEND, SETRANGE, SETBIT...): Valkey's "raw".
+    Str(Vec<u8>),
+}
+
+impl Object {
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Object::Str(_) => "string",
+        }
+    }
+
+    /// Heap bytes owned by the object, for MEMORY USAGE.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Object::Str(s) => s.capacity(),
+        }
+    }
+}
+
+/// A borrowed view of a stored value.
+#[derive(Clone, Copy, Debug)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    Obj(&'a Object),
+}
+
+impl<'a> ValueRef<'a> {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueRef::Str(_) => "string",
+            ValueRef::Obj(o) => o.type_name(),
+        }
+    }
+
+    /// The bytes of a string value, or None for other types.
+    pub fn as_str(&self) -> Option<&'a [u8]> {
+        match *self {
+            ValueRef::Str(s) => Some(s),
+            ValueRef::Obj(Object::Str(s)) => Some(s),
+        }
+    }
+}
