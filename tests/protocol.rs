@@ -1,0 +1,105 @@
+//! Wire-level behaviour: framing, inline commands, pipelining, protocol errors.
+mod common;
+use common::*;
+
+#[test]
+fn inline_and_multibulk_pipelined() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    c.send_raw(b"PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nGET k\r\n");
+    assert_eq!(c.read(), R::Simple("PONG".into()));
+    assert_eq!(c.read(), R::ok());
+    assert_eq!(c.read(), R::bulk("v"));
+}
+
+#[test]
+fn protocol_errors_close_the_connection() {
+    let s = TestServer::start(&[]);
+    for (input, msg) in [
+        (&b"*x\r\n"[..], "ERR Protocol error: invalid multibulk length"),
+        (b"*1\r\n$-2\r\n", "ERR Protocol error: invalid bulk length"),
+        (b"*1\r\nfoo\r\n", "ERR Protocol error: expected '$', got 'f'"),
+        (b"set \"a b\r\n", "ERR Protocol error: unbalanced quotes in request"),
+    ] {
+        let mut c = s.raw();
+        c.send_raw(input);
+        assert_eq!(c.read(), R::Err(msg.into()));
+        assert!(c.is_closed(), "connection left open after {msg}");
+    }
+    // the server is still fine
+    assert_eq!(s.raw().cmd("PING"), R::Simple("PONG".into()));
+}
+
+#[test]
+fn unknown_command_and_arity_errors() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmd("FOO a b"),
+        R::Err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".into())
+    );
+    assert_eq!(c.cmd("GET"), R::Err("ERR wrong number of arguments for 'get' command".into()));
+    assert_eq!(
+        c.cmd("CONFIG GET"),
+        R::Err("ERR wrong number of arguments for 'config|get' command".into())
+    );
+    assert_eq!(
+        c.cmd("CONFIG NOPE"),
+        R::Err("ERR unknown subcommand 'NOPE'. Try CONFIG HELP.".into())
+    );
+}
+
+#[test]
+fn resp3_hello_switches_reply_types() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    match c.cmd("HELLO 3") {
+        R::Map(m) => assert!(m.contains(&(R::bulk("proto"), R::Int(3)))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.cmd("GET missing"), R::Nil);
+    assert_eq!(c.cmd("HELLO 4"), R::Err("NOPROTO unsupported protocol version".into()));
+}
+
+#[test]
+fn huge_bulk_length_is_refused_without_allocating() {
+    let s = TestServer::start(&["--proto-max-bulk-len", "1mb"]);
+    let mut c = s.raw();
+    c.send_raw(b"*2\r\n$3\r\nGET\r\n$2000000\r\n");
+    assert_eq!(c.read(), R::Err("ERR Protocol error: invalid bulk length".into()));
+}
+
+#[test]
+fn requirepass_gates_commands() {
+    let s = TestServer::start(&["--requirepass", "secret"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd("GET k"), R::Err("NOAUTH Authentication required.".into()));
+    assert_eq!(
+        c.cmd("AUTH wrong"),
+        R::Err("WRONGPASS invalid username-password pair or user is disabled.".into())
+    );
+    assert_eq!(c.cmd("AUTH secret"), R::ok());
+    assert_eq!(c.cmd("GET k"), R::Nil);
+    let mut d = s.raw();
+    assert_eq!(d.cmd("AUTH default secret"), R::ok());
+}
+
+#[test]
+fn maxclients_refuses_extra_connections() {
+    let s = TestServer::start(&["--maxclients", "2"]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    assert_eq!(a.cmd("PING"), R::Simple("PONG".into()));
+    assert_eq!(b.cmd("PING"), R::Simple("PONG".into()));
+    let mut c = s.raw();
+    assert_eq!(c.read(), R::Err("ERR max number of clients reached".into()));
+}
+
+#[test]
+fn redis_crate_roundtrip() {
+    let s = TestServer::start(&[]);
+    let mut c = s.client();
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("a").query(&mut c).unwrap();
+    assert_eq!(v, "1");
+}
