@@ -5,7 +5,9 @@
 //! turned into error replies (and error statistics) in one place, [`dispatch`].
 
 pub mod args;
+pub mod bitops;
 pub mod connection;
+pub mod info;
 pub mod keys;
 pub mod server;
 pub mod spec;

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 /// Every family's declarations. Adding a family means adding its slice here.
 const FAMILIES: &[&[Command]] = &[
     super::strings::COMMANDS,
+    super::bitops::COMMANDS,
     super::keys::COMMANDS,
     super::connection::COMMANDS,
     super::server::COMMANDS,

@@ -1,0 +1,1 @@
+//! INFO: section rendering.
