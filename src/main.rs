@@ -105,17 +105,33 @@ fn main() {
     }
     let config_file = config_path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
+    // the acceptor, cron and signal handling live on a small runtime of their own;
+    // connections go to one single-threaded runtime per core
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             error!(error = %e, "can't start the runtime");
             std::process::exit(1);
         }
     };
+    let mut workers = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let wrt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                error!(error = %e, "can't start a worker runtime");
+                std::process::exit(1);
+            }
+        };
+        workers.push(wrt.handle().clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("ferrokey-io-{i}"))
+            .spawn(move || wrt.block_on(std::future::pending::<()>()));
+        if let Err(e) = spawned {
+            error!(error = %e, "can't start a worker thread");
+            std::process::exit(1);
+        }
+    }
     let code = rt.block_on(async move {
         let port = config.get_i64("port") as u16;
         let bind = config.get("bind").unwrap_or_default();
@@ -151,7 +167,7 @@ fn main() {
                 }
             });
         }
-        match srv.run(listener).await {
+        match srv.run(listener, workers).await {
             Ok(()) => 0,
             Err(e) => {
                 error!(error = %e, "server failed");

@@ -67,10 +67,13 @@ pub fn int_bytes(n: i64) -> Vec<u8> {
 /// Valkey's `stringmatchlen`: glob matching with `*`, `?`, `[...]` (ranges, `^`
 /// negation) and backslash escapes; `nocase` folds ASCII case.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    glob_inner(pattern, s, nocase, 0)
+    glob_inner(pattern, s, nocase, 0, &mut false)
 }
 
-fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
+/// `give_up` is Valkey's `skipLongerMatches`: once the rest of a pattern after a `*`
+/// matched nowhere in the remaining string, no earlier `*` can help by consuming more,
+/// which keeps patterns like `a*a*a*...b` linear instead of exponential.
+fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize, give_up: &mut bool) -> bool {
     // the same nesting guard as Valkey: pathological patterns give up, never recurse deep
     if depth > 1000 {
         return false;
@@ -92,10 +95,14 @@ fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
                     return true;
                 }
                 for i in 0..s.len() {
-                    if glob_inner(&p[1..], &s[i..], nocase, depth + 1) {
+                    if glob_inner(&p[1..], &s[i..], nocase, depth + 1, give_up) {
                         return true;
                     }
+                    if *give_up {
+                        return false;
+                    }
                 }
+                *give_up = true;
                 return false;
             }
             b'?' => {

@@ -20,7 +20,6 @@ use crate::store::Db;
 pub use args::*;
 pub use spec::{acl, flags, Command, Handler};
 use std::borrow::Cow;
-use std::time::Instant;
 
 /// Why a command failed. The Display text is the exact error line Valkey sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,19 +134,20 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     if !cmd.has(flags::SKIP_MONITOR) {
         srv.feed_monitors(client, args);
     }
-    let started = Instant::now();
+    let started = quanta::Instant::now();
     let mut ctx = Ctx {
         srv,
         client,
         out,
-        now: crate::store::now_ms(),
+        now: crate::store::unix_ms_at(started),
         cmd,
         dirty: 0,
     };
     let result = {
         // Normal commands share the gate; MULTI/EXEC and scripts take it exclusively
         // so that nothing observes them half done.
-        let _gate = srv.gate.read();
+        // a poisoned gate only means a handler panicked elsewhere; the data is intact
+        let _gate = srv.gate.read().unwrap_or_else(|e| e.into_inner());
         (cmd.handler)(&mut ctx, args)
     };
     let dirty = ctx.dirty;

@@ -1,10 +1,16 @@
-//! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL...
+//! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE,
+//! SHUTDOWN, MEMORY, SLOWLOG, MONITOR, LATENCY, DEBUG, FUNCTION, ROLE, WAIT, LOLWUT.
 
 use super::flags::*;
 use super::spec::container;
-use super::{acl, flags, glob_match, is, table, CmdError, CmdResult, Command, Ctx};
+use super::{acl, flags, glob_match, int_arg, is, lossy, table, CmdError, CmdResult, Command, Ctx};
 use crate::protocol::Reply;
+use crate::server::{cflags, Block, Server, VALKEY_VERSION};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
+// one line per declaration keeps the table readable
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
     Command::new("command", -1, LOADING | STALE, command_all)
         .acl(acl::CONNECTION)
@@ -55,6 +61,108 @@ pub static COMMANDS: &[Command] = &[
     Command::new("flushall", -1, WRITE, flushall)
         .acl(acl::KEYSPACE | acl::DANGEROUS)
         .doc("server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
+    Command::new("info", -1, LOADING | STALE, info)
+        .acl(acl::DANGEROUS)
+        .doc("server", "1.0.0", "Returns information and statistics about the server.", "O(1)"),
+    Command::new("time", 1, LOADING | STALE | FAST, time)
+        .doc("server", "2.6.0", "Returns the server time.", "O(1)"),
+    Command::new("lastsave", 1, LOADING | STALE | FAST, lastsave)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)"),
+    Command::new("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, shutdown)
+        .doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    Command::new("memory", -2, 0, container)
+        .doc("server", "4.0.0", "A container for memory diagnostics commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("doctor", 2, 0, memory_doctor)
+                .doc("server", "4.0.0", "Outputs a memory problems report.", "O(1)"),
+            Command::new("help", 2, LOADING | STALE, memory_help)
+                .doc("server", "4.0.0", "Returns helpful text about the different subcommands.", "O(1)"),
+            Command::new("malloc-stats", 2, 0, memory_malloc_stats)
+                .doc("server", "4.0.0", "Returns the allocator statistics.", "Depends on how much memory is allocated, could be slow"),
+            Command::new("purge", 2, 0, memory_purge)
+                .doc("server", "4.0.0", "Asks the allocator to release memory.", "Depends on how much memory is allocated, could be slow"),
+            Command::new("stats", 2, 0, memory_stats)
+                .doc("server", "4.0.0", "Returns details about memory usage.", "O(1)"),
+            Command::new("usage", -3, READONLY, memory_usage)
+                .keys(2, 2, 1)
+                .doc("server", "4.0.0", "Estimates the memory usage of a key.", "O(N) where N is the number of samples."),
+        ]),
+    Command::new("slowlog", -2, 0, container)
+        .doc("server", "2.2.12", "A container for slow log commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("get", -2, ADMIN | LOADING | STALE, slowlog_get)
+                .doc("server", "2.2.12", "Returns the slow log's entries.", "O(N) where N is the number of entries returned"),
+            Command::new("help", 2, LOADING | STALE, slowlog_help)
+                .doc("server", "6.2.0", "Show helpful text about the different subcommands", "O(1)"),
+            Command::new("len", 2, ADMIN | LOADING | STALE, slowlog_len)
+                .doc("server", "2.2.12", "Returns the number of entries in the slow log.", "O(1)"),
+            Command::new("reset", 2, ADMIN | LOADING | STALE, slowlog_reset)
+                .doc("server", "2.2.12", "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog"),
+        ]),
+    Command::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, monitor)
+        .doc("server", "1.0.0", "Listens for all requests received by the server in real-time.", ""),
+    Command::new("latency", -2, 0, container)
+        .doc("server", "2.8.13", "A container for latency diagnostics commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE, latency_doctor)
+                .doc("server", "2.8.13", "Returns a human-readable latency analysis report.", "O(1)"),
+            Command::new("graph", 3, ADMIN | NOSCRIPT | LOADING | STALE, latency_graph)
+                .doc("server", "2.8.13", "Returns a latency graph for an event.", "O(1)"),
+            Command::new("help", 2, LOADING | STALE, latency_help)
+                .doc("server", "2.8.13", "Returns helpful text about the different subcommands.", "O(1)"),
+            Command::new("histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE, latency_histogram)
+                .doc("server", "7.0.0", "Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved."),
+            Command::new("history", 3, ADMIN | NOSCRIPT | LOADING | STALE, latency_history)
+                .doc("server", "2.8.13", "Returns timestamp-latency samples for an event.", "O(1)"),
+            Command::new("latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, latency_latest)
+                .doc("server", "2.8.13", "Returns the latest latency samples for all events.", "O(1)"),
+            Command::new("reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, latency_reset)
+                .doc("server", "2.8.13", "Resets the latency data for one or more events.", "O(1)"),
+        ]),
+    Command::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
+        .doc("server", "1.0.0", "A container for debugging commands.", "Depends on subcommand."),
+    Command::new("function", -2, 0, container)
+        .doc("scripting", "7.0.0", "A container for function commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("delete", 3, NOSCRIPT | WRITE, function_delete)
+                .acl(acl::SCRIPTING)
+                .doc("scripting", "7.0.0", "Deletes a library and its functions.", "O(1)"),
+            Command::new("flush", -2, NOSCRIPT | WRITE, function_flush)
+                .acl(acl::SCRIPTING)
+                .doc("scripting", "7.0.0", "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted"),
+            Command::new("help", 2, LOADING | STALE, function_help)
+                .acl(acl::SCRIPTING)
+                .doc("scripting", "7.0.0", "Returns helpful text about the different subcommands.", "O(1)"),
+            Command::new("list", -2, NOSCRIPT, function_list)
+                .acl(acl::SCRIPTING)
+                .doc("scripting", "7.0.0", "Returns information about all libraries.", "O(N) where N is the number of functions"),
+            Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats)
+                .acl(acl::SCRIPTING)
+                .doc("scripting", "7.0.0", "Returns information about a function during execution.", "O(1)"),
+        ]),
+    Command::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, role)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .doc("server", "2.8.12", "Returns the replication role.", "O(1)"),
+    Command::new("wait", 3, BLOCKING, wait)
+        .acl(acl::CONNECTION)
+        .doc("generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", "O(1)"),
+    Command::new("lolwut", -1, READONLY | FAST, lolwut)
+        .doc("server", "5.0.0", "Displays computer art and the server version", ""),
+    Command::new("module", -2, 0, container)
+        .doc("server", "4.0.0", "A container for module commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("help", 2, LOADING | STALE, module_help)
+                .doc("server", "5.0.0", "Returns helpful text about the different subcommands.", "O(1)"),
+            Command::new("list", 2, ADMIN | NOSCRIPT, module_list)
+                .doc("server", "4.0.0", "Returns all loaded modules.", "O(N) where N is the number of loaded modules."),
+            Command::new("load", -3, ADMIN | NOSCRIPT, module_load)
+                .doc("server", "4.0.0", "Loads a module.", "O(1)"),
+            Command::new("loadex", -3, ADMIN | NOSCRIPT, module_load)
+                .doc("server", "7.0.0", "Loads a module using extended parameters.", "O(1)"),
+            Command::new("unload", 3, ADMIN | NOSCRIPT, module_unload)
+                .doc("server", "4.0.0", "Unloads a module.", "O(1)"),
+        ]),
 ];
 
 /// Writes lines as Valkey's `addReplyHelp`: a header naming the command, then the lines.
@@ -111,7 +219,11 @@ fn reply_command_info(out: &mut Reply, c: &'static Command) {
         out.array(1);
         out.map(3);
         out.bulk(b"flags");
-        let kf: &[&str] = if c.is_write() { &["RW", "UPDATE"] } else { &["RO", "ACCESS"] };
+        let kf: &[&str] = if c.is_write() {
+            &["RW", "update"]
+        } else {
+            &["RO", "access"]
+        };
         out.set(kf.len());
         for k in kf {
             out.simple(k);
@@ -131,7 +243,11 @@ fn reply_command_info(out: &mut Reply, c: &'static Command) {
         out.bulk(b"spec");
         out.map(3);
         out.bulk(b"lastkey");
-        out.int(if c.last_key < 0 { c.last_key as i64 } else { (c.last_key - c.first_key) as i64 });
+        out.int(if c.last_key < 0 {
+            c.last_key as i64
+        } else {
+            (c.last_key - c.first_key) as i64
+        });
         out.bulk(b"keystep");
         out.int(c.key_step as i64);
         out.bulk(b"limit");
@@ -236,11 +352,15 @@ fn command_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         if is(args[3], "pattern") {
             names.retain(|n| glob_match(v, n.as_bytes(), true));
         } else if is(args[3], "aclcat") {
-            let Some((bit, _)) = acl::NAMES.iter().find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(v)) else {
+            let Some((bit, _)) = acl::NAMES
+                .iter()
+                .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(v))
+            else {
                 names.clear();
                 return reply_names(ctx, &names);
             };
-            names.retain(|n| find_full(n.as_bytes()).is_some_and(|c| c.acl_categories() & bit != 0));
+            names
+                .retain(|n| find_full(n.as_bytes()).is_some_and(|c| c.acl_categories() & bit != 0));
         } else if is(args[3], "module") {
             names.clear();
         } else {
@@ -260,17 +380,22 @@ fn reply_names(ctx: &mut Ctx, names: &[String]) -> CmdResult {
 
 /// Key positions of a full command line per the table.
 fn getkeys_of(args: &[&[u8]]) -> Result<(&'static Command, Vec<usize>), CmdError> {
-    let mut cmd = table::lookup(args[0]).ok_or_else(|| CmdError::err("Invalid command specified"))?;
+    let mut cmd =
+        table::lookup(args[0]).ok_or_else(|| CmdError::err("Invalid command specified"))?;
     if !cmd.subcommands.is_empty() {
         if let Some(s) = args.get(1).and_then(|s| {
-            cmd.subcommands.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(s))
+            cmd.subcommands
+                .iter()
+                .find(|c| c.name.as_bytes().eq_ignore_ascii_case(s))
         }) {
             cmd = s;
         }
     }
     let argc = args.len() as i32;
     if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
-        return Err(CmdError::err("Invalid number of arguments specified for command"));
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
     }
     let keys = super::keys_of(cmd, args);
     if keys.is_empty() {
@@ -296,7 +421,11 @@ fn command_getkeysandflags(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     for k in keys {
         ctx.out.array(2);
         ctx.out.bulk(line[k]);
-        let kf: &[&str] = if cmd.is_write() { &["RW", "UPDATE"] } else { &["RO", "ACCESS"] };
+        let kf: &[&str] = if cmd.is_write() {
+            &["RW", "update"]
+        } else {
+            &["RO", "access"]
+        };
         ctx.out.set(kf.len());
         for f in kf {
             ctx.out.simple(f);
@@ -342,7 +471,7 @@ fn config_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    if (args.len() - 2) % 2 != 0 {
+    if !(args.len() - 2).is_multiple_of(2) {
         return Err(CmdError::err(format!(
             "Unknown option or number of arguments for CONFIG SET - '{}'",
             String::from_utf8_lossy(args[args.len() - 1])
@@ -357,15 +486,24 @@ fn config_set(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             )
         })
         .collect();
-    let pairs: Vec<(&str, &str)> = owned.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    ctx.srv.config.set_many(&pairs, false).map_err(CmdError::err)?;
+    let pairs: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    ctx.srv
+        .config
+        .set_many(&pairs, false)
+        .map_err(CmdError::err)?;
+    let threshold = ctx.srv.config.get_i64("latency-monitor-threshold");
+    ctx.srv.admin.latency_threshold.store(threshold, Relaxed);
     ctx.out.ok();
     Ok(())
 }
 
+/// Statistics only: the slow log and latency events survive, as in Valkey.
 fn config_resetstat(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.srv.stats.reset();
-    ctx.srv.slowlog.lock().clear();
+    ctx.srv.admin.reset_stats();
     ctx.out.ok();
     Ok(())
 }
@@ -448,4 +586,1214 @@ fn flushall(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     ctx.dirty += n.max(1);
     ctx.out.ok();
     Ok(())
+}
+
+// ---------------------------------------------------------------- INFO, TIME, LASTSAVE, ROLE
+
+fn info(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let text = super::info::render(ctx.srv, &args[1..]);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    ctx.out.int(ctx.srv.lastsave.load(Relaxed));
+    Ok(())
+}
+
+fn role(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// Valkey's `getTimeoutFromObjectOrReply` for millisecond timeouts: the timeout as a
+/// duration (0 = none).
+pub fn timeout_ms_arg(a: &[u8]) -> Result<i64, CmdError> {
+    let t = super::parse_i64(a)
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if t < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    if t > 0 && t > i64::MAX - crate::store::now_ms() {
+        return Err(CmdError::err("timeout is out of range"));
+    }
+    Ok(t)
+}
+
+/// WAIT numreplicas timeout. There are no replicas, so it answers 0 at once when no
+/// acknowledgement is asked for, and otherwise after the timeout (or never, for 0), as a
+/// primary without replicas does; CLIENT UNBLOCK releases it early.
+fn wait(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let wanted = int_arg(args[1])?;
+    let timeout = timeout_ms_arg(args[2])?;
+    let at = ctx.out.len();
+    ctx.out.int(0);
+    // inside a transaction nothing may block: the count is returned as is
+    if wanted > 0 && !ctx.client.info.has_flag(cflags::MULTI) {
+        ctx.client.block = Some(Block {
+            timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+            reply_at: at,
+            blocked: true,
+        });
+    }
+    Ok(())
+}
+
+fn lolwut(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if args.len() >= 3 && is(args[1], "version") {
+        int_arg(args[2])?;
+    }
+    ctx.out
+        .verbatim(format!("Redis ver. {VALKEY_VERSION}\n").as_bytes());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- SHUTDOWN
+
+fn shutdown(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &args[1..] {
+        if is(a, "nosave") {
+            nosave = true;
+        } else if is(a, "save") {
+            save = true;
+        } else if is(a, "now") || is(a, "force") {
+            other = true;
+        } else if is(a, "abort") {
+            abort = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // shutdown is immediate here (no replicas to wait for), so none is ever pending
+        return Err(CmdError::err("No shutdown in progress."));
+    }
+    // Persistence hook: with SAVE (or save points configured and no NOSAVE) the dataset
+    // is to be written here before exiting; on failure reply
+    // "ERR Errors trying to SHUTDOWN. Check logs." and stay up.
+    tracing::warn!(client = ctx.client.id, addr = %ctx.client.info.addr, "User requested shutdown...");
+    request_shutdown(ctx.srv);
+    // the connection is closed without a reply, as Valkey's exiting process does
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// Asks the listener and the cron to stop; `main` then exits the process.
+pub fn request_shutdown(srv: &Server) {
+    srv.shutting_down.store(true, Relaxed);
+    srv.shutdown.notify_waiters();
+}
+
+// ---------------------------------------------------------------- MEMORY
+
+fn memory_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+    Ok(())
+}
+
+fn memory_usage(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let mut i = 3;
+    while i < args.len() {
+        if is(args[i], "samples") && i + 1 < args.len() {
+            if int_arg(args[i + 1])? < 0 {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    // Like Valkey's dbFind: the entry as stored, even if logically expired. Every
+    // element is counted, so the sample count never changes the answer.
+    let usage = ctx.db().lock(args[2]).peek(args[2]).map(|n| n.mem_usage());
+    match usage {
+        Some(n) => ctx.out.int(n as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn memory_stats(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let r = super::info::memory_report(ctx.srv);
+    let dbs: Vec<(usize, usize, usize)> = ctx
+        .srv
+        .keyspace
+        .dbs()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let (k, v) = d.counts();
+            (k > 0 || v > 0).then_some((i, k, v))
+        })
+        .collect();
+    let out = &mut *ctx.out;
+    let int = |out: &mut Reply, k: &str, v: i64| {
+        out.bulk(k.as_bytes());
+        out.int(v);
+    };
+    let dbl = |out: &mut Reply, k: &str, v: f64| {
+        out.bulk(k.as_bytes());
+        out.double(v);
+    };
+    out.map(31 + dbs.len());
+    int(out, "peak.allocated", r.peak as i64);
+    int(out, "total.allocated", r.mem.allocated as i64);
+    int(out, "startup.allocated", r.startup as i64);
+    int(out, "replication.backlog", 0);
+    int(out, "clients.slaves", 0);
+    int(out, "clients.normal", r.clients_normal as i64);
+    int(out, "cluster.links", 0);
+    int(out, "aof.buffer", 0);
+    int(out, "lua.caches", 0);
+    int(out, "functions.caches", 0);
+    let per_key = std::mem::size_of::<usize>() as i64;
+    for (i, k, v) in &dbs {
+        out.bulk(format!("db.{i}").as_bytes());
+        out.map(2);
+        int(out, "overhead.hashtable.main", *k as i64 * per_key);
+        int(out, "overhead.hashtable.expires", *v as i64 * per_key);
+    }
+    int(out, "overhead.db.hashtable.lut", 0);
+    int(out, "overhead.db.hashtable.rehashing", 0);
+    int(out, "overhead.total", r.overhead_total as i64);
+    int(out, "db.dict.rehashing.count", 0);
+    int(out, "keys.count", r.keys as i64);
+    int(
+        out,
+        "keys.bytes-per-key",
+        r.dataset.checked_div(r.keys).unwrap_or(0) as i64,
+    );
+    int(out, "dataset.bytes", r.dataset as i64);
+    dbl(out, "dataset.percentage", r.dataset_perc);
+    dbl(out, "peak.percentage", r.peak_perc);
+    int(out, "allocator.allocated", r.mem.allocated as i64);
+    int(out, "allocator.active", r.mem.allocated as i64);
+    int(
+        out,
+        "allocator.resident",
+        r.mem.rss.max(r.mem.allocated) as i64,
+    );
+    int(out, "allocator.muzzy", 0);
+    dbl(out, "allocator-fragmentation.ratio", 1.0);
+    int(out, "allocator-fragmentation.bytes", 0);
+    let resident = r.mem.rss.max(r.mem.allocated);
+    let rss_ratio = if r.mem.allocated > 0 {
+        resident as f64 / r.mem.allocated as f64
+    } else {
+        0.0
+    };
+    dbl(out, "allocator-rss.ratio", rss_ratio);
+    int(
+        out,
+        "allocator-rss.bytes",
+        (resident - r.mem.allocated) as i64,
+    );
+    dbl(out, "rss-overhead.ratio", 1.0);
+    int(out, "rss-overhead.bytes", 0);
+    dbl(out, "fragmentation", r.frag);
+    int(out, "fragmentation.bytes", r.frag_bytes);
+    Ok(())
+}
+
+fn memory_doctor(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let r = super::info::memory_report(ctx.srv);
+    let text = if r.mem.allocated < 5 * 1024 * 1024 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".to_string()
+    } else {
+        let mut issues = Vec::new();
+        if r.peak as f64 / r.mem.allocated as f64 > 1.5 {
+            issues.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Valkey instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Valkey instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n".to_string());
+        }
+        if r.frag > 1.4 && r.frag_bytes > 10 << 20 {
+            issues.push(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Valkey process is much larger than the sum of the logical allocations Valkey performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"mimalloc\".\n\n".to_string());
+        }
+        let clients = ctx.srv.clients.len().max(1) as u64;
+        if r.clients_normal / clients > 200 * 1024 {
+            issues.push(" * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Valkey instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n".to_string());
+        }
+        if issues.is_empty() {
+            "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n".to_string()
+        } else {
+            let mut s = String::from(
+                "Sam, I detected a few issues in this Valkey instance memory implants:\n\n",
+            );
+            for i in issues {
+                s.push_str(&i);
+            }
+            s.push_str("I'm here to keep you safe, Sam. I want to help you.\n");
+            s
+        }
+    };
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    // what Valkey answers when not built with jemalloc
+    ctx.out
+        .bulk(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+fn memory_purge(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    super::info::purge_allocator();
+    ctx.out.ok();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- SLOWLOG
+
+fn slowlog_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "SLOWLOG",
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+    Ok(())
+}
+
+fn slowlog_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax(args));
+    }
+    let log = ctx.srv.slowlog.lock();
+    let mut count = 10usize;
+    if let Some(a) = args.get(2) {
+        match super::parse_i64(a) {
+            Some(-1) => count = log.len(),
+            Some(n) if n >= 0 => count = n as usize,
+            _ => return Err(CmdError::err("count should be greater than or equal to -1")),
+        }
+    }
+    let count = count.min(log.len());
+    let out = &mut *ctx.out;
+    out.array(count);
+    for e in log.iter().take(count) {
+        out.array(6);
+        out.int(e.id as i64);
+        out.int(e.time);
+        out.int(e.micros as i64);
+        out.array(e.args.len());
+        for a in &e.args {
+            out.bulk(a);
+        }
+        out.bulk(e.addr.as_bytes());
+        out.bulk(e.name.as_bytes());
+    }
+    Ok(())
+}
+
+fn slowlog_len(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let n = ctx.srv.slowlog.lock().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn slowlog_reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    ctx.srv.slowlog.lock().clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Valkey's `addReplySubcommandSyntaxError`.
+fn subcommand_syntax(args: &[&[u8]]) -> CmdError {
+    let sub = args
+        .get(1)
+        .map(|s| lossy(&s[..s.len().min(128)]))
+        .unwrap_or_default();
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        lossy(args[0]).to_ascii_uppercase()
+    ))
+}
+
+// ---------------------------------------------------------------- MONITOR
+
+fn monitor(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    if ctx.client.info.has_flag(cflags::MULTI) {
+        return Err(CmdError::err(
+            "MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    // a second MONITOR is ignored without a reply, as in Valkey
+    if ctx.client.info.has_flag(cflags::MONITOR) {
+        return Ok(());
+    }
+    ctx.srv.add_monitor(ctx.client.info.clone());
+    ctx.out.ok();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- LATENCY
+
+fn latency_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "LATENCY",
+        &[
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
+            "HISTORY <event>",
+            "    Return time-latency samples for the <event> class.",
+            "LATEST",
+            "    Return the latest latency samples for all events.",
+            "RESET [<event> ...]",
+            "    Reset latency data of one or more <event> classes.",
+            "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
+        ],
+    );
+    Ok(())
+}
+
+fn latency_latest(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let ev = ctx.srv.admin.latency.lock();
+    ctx.out.array(ev.len());
+    for (name, s) in ev.iter() {
+        let (t, ms) = s.samples.back().copied().unwrap_or((0, 0));
+        ctx.out.array(4);
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.int(t);
+        ctx.out.int(ms as i64);
+        ctx.out.int(s.max as i64);
+    }
+    Ok(())
+}
+
+fn latency_history(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let ev = ctx.srv.admin.latency.lock();
+    match ev.get(lossy(args[2]).as_str()) {
+        None => ctx.out.array(0),
+        Some(s) => {
+            ctx.out.array(s.samples.len());
+            for (t, ms) in &s.samples {
+                ctx.out.array(2);
+                ctx.out.int(*t);
+                ctx.out.int(*ms as i64);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn latency_reset(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let mut ev = ctx.srv.admin.latency.lock();
+    let n = if args.len() == 2 {
+        let n = ev.len();
+        ev.clear();
+        n
+    } else {
+        let mut n = 0;
+        for a in &args[2..] {
+            let name = lossy(a);
+            let hit = ev.keys().find(|k| k.eq_ignore_ascii_case(&name)).cloned();
+            if let Some(k) = hit {
+                ev.remove(&k);
+                n += 1;
+            }
+        }
+        n
+    };
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn latency_graph(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let ev = ctx.srv.admin.latency.lock();
+    let name = lossy(args[2]);
+    let Some(s) = ev.get(name.as_str()) else {
+        return Err(CmdError::err(format!(
+            "No samples available for event '{name}'"
+        )));
+    };
+    let lo = s.samples.iter().map(|x| x.1).min().unwrap_or(0);
+    let hi = s.samples.iter().map(|x| x.1).max().unwrap_or(0);
+    let mut g = format!(
+        "{name} - high {hi} ms, low {lo} ms (all time high {} ms)\n",
+        s.max
+    );
+    g.push_str(&"-".repeat(80));
+    g.push('\n');
+    // one column per sample, newest last, scaled to four rows
+    let rows = 4u64;
+    let span = (hi - lo).max(1);
+    for r in (0..rows).rev() {
+        for (_, ms) in s
+            .samples
+            .iter()
+            .rev()
+            .take(80)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            let level = (ms - lo) * rows / span;
+            g.push(if level >= r || (r == 0) { '#' } else { ' ' });
+        }
+        g.push('\n');
+    }
+    ctx.out.verbatim(g.as_bytes());
+    Ok(())
+}
+
+/// Per-command calls without a latency distribution: ferrokey keeps call counts and
+/// total time per command, not histograms.
+fn latency_histogram(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let mut picked: Vec<&'static Command> = Vec::new();
+    let srv = ctx.srv;
+    let with_calls = |c: &'static Command| srv.stats.command(table::index_of(c)).0 > 0;
+    if args.len() == 2 {
+        picked.extend(table::all().iter().copied().filter(|c| with_calls(c)));
+    } else {
+        for a in &args[2..] {
+            let Some(c) = find_full(a) else { continue };
+            if c.subcommands.is_empty() {
+                if with_calls(c) && !picked.iter().any(|p| std::ptr::eq(*p, c)) {
+                    picked.push(c);
+                }
+            } else {
+                for s in c.subcommands {
+                    if with_calls(s) && !picked.iter().any(|p| std::ptr::eq(*p, s)) {
+                        picked.push(s);
+                    }
+                }
+            }
+        }
+    }
+    ctx.out.map(picked.len());
+    for c in picked {
+        let calls = ctx.srv.stats.command(table::index_of(c)).0;
+        ctx.out.bulk(table::full_name(c).as_bytes());
+        ctx.out.map(2);
+        ctx.out.bulk(b"calls");
+        ctx.out.int(calls as i64);
+        ctx.out.bulk(b"histogram_usec");
+        ctx.out.map(0);
+    }
+    Ok(())
+}
+
+fn latency_doctor(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let ev = ctx.srv.admin.latency.lock();
+    let threshold = ctx.srv.admin.latency_threshold.load(Relaxed);
+    let mut r = String::new();
+    if ev.is_empty() && threshold == 0 {
+        r.push_str("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Valkey instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it.\n");
+        drop(ev);
+        ctx.out.verbatim(r.as_bytes());
+        return Ok(());
+    }
+    let now = crate::store::now_ms() / 1000;
+    let (mut slowlog_enabled, mut slowlog_tuning, mut inspect, mut scheduler, mut large) =
+        (false, false, false, false, false);
+    let mut advices = 0;
+    for (n, (name, s)) in ev.iter().enumerate() {
+        if n == 0 {
+            r.push_str("Latency spikes are observed in this Valkey instance.\n\n");
+        }
+        let count = s.samples.len().max(1) as u64;
+        let avg = s.samples.iter().map(|x| x.1).sum::<u64>() / count;
+        let mad = s.samples.iter().map(|x| x.1.abs_diff(avg)).sum::<u64>() / count;
+        let oldest = s.samples.iter().map(|x| x.0).min().unwrap_or(now);
+        let period = (now - oldest).max(1);
+        r.push_str(&format!(
+            "{}. {name}: {} latency spikes (average {avg}ms, mean deviation {mad}ms, period {:.2} sec). Worst all time event {}ms.",
+            n + 1,
+            s.samples.len(),
+            period as f64 / count as f64,
+            s.max
+        ));
+        if name == "command" {
+            let slower = ctx.srv.config.hot.slowlog_log_slower_than.load(Relaxed);
+            if slower < 0 || ctx.srv.config.hot.slowlog_max_len.load(Relaxed) == 0 {
+                slowlog_enabled = true;
+                advices += 1;
+            } else if slower / 1000 > threshold {
+                slowlog_tuning = true;
+                advices += 1;
+            }
+            inspect = true;
+            large = true;
+            advices += 2;
+        }
+        if name == "fast-command" {
+            scheduler = true;
+            advices += 1;
+        }
+        r.push('\n');
+    }
+    if ev.is_empty() && advices == 0 {
+        r.push_str("No latency spike was observed during the lifetime of this Valkey instance, not in the slightest bit.\n");
+    } else if advices == 0 {
+        r.push_str("\nThere are latency events logged that are not easy to fix. Please get some help from Valkey community, providing this report in your help request.\n");
+    } else {
+        r.push_str("\nHere is some advice for you:\n\n");
+        let us = threshold.max(0) * 1000;
+        if slowlog_enabled {
+            r.push_str(&format!("- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Valkey feature using the command 'CONFIG SET slowlog-log-slower-than {us}'. If the Slow log is disabled Valkey is not able to log slow commands execution for you.\n"));
+        }
+        if slowlog_tuning {
+            r.push_str(&format!("- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than {us}'.\n"));
+        }
+        if inspect {
+            r.push_str("- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://valkey.io/commands/slowlog for more information.\n");
+        }
+        if scheduler {
+            r.push_str("- The system is slow to execute Valkey code paths not containing system calls. This usually means the system does not provide Valkey CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Valkey if you are running other software in the same system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'valkey-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Valkey with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
+        }
+        if large {
+            r.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
+        }
+    }
+    drop(ev);
+    ctx.out.verbatim(r.as_bytes());
+    Ok(())
+}
+
+// ---------------------------------------------------------------- FUNCTION
+
+fn function_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    );
+    Ok(())
+}
+
+fn function_flush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax(args));
+    }
+    let background = match args.get(2) {
+        None => ctx.srv.config.get_bool("lazyfree-lazy-user-flush"),
+        Some(a) if is(a, "sync") => false,
+        Some(a) if is(a, "async") => true,
+        Some(_) => {
+            return Err(CmdError::err(
+                "FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ))
+        }
+    };
+    let old = std::mem::take(&mut *ctx.srv.functions.write());
+    if background {
+        std::thread::spawn(move || drop(old));
+    } else {
+        drop(old);
+    }
+    ctx.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn function_delete(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let removed = ctx.srv.functions.write().remove(lossy(args[2]).as_str());
+    if removed.is_none() {
+        return Err(CmdError::err("Library not found"));
+    }
+    ctx.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn function_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let (mut with_code, mut pattern): (bool, Option<&[u8]>) = (false, None);
+    let mut i = 2;
+    while i < args.len() {
+        if !with_code && is(args[i], "withcode") {
+            with_code = true;
+        } else if pattern.is_none() && is(args[i], "libraryname") {
+            if i + 1 >= args.len() {
+                return Err(CmdError::err("library name argument was not given"));
+            }
+            pattern = Some(args[i + 1]);
+            i += 1;
+        } else {
+            return Err(CmdError::err(format!(
+                "Unknown argument {}",
+                lossy(args[i])
+            )));
+        }
+        i += 1;
+    }
+    let libs = ctx.srv.functions.read();
+    let picked: Vec<_> = libs
+        .values()
+        .filter(|l| pattern.is_none_or(|p| glob_match(p, l.name.as_bytes(), true)))
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(picked.len());
+    for l in picked {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(l.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(l.engine.as_bytes());
+        out.bulk(b"functions");
+        out.array(l.functions.len());
+        for f in &l.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d.as_bytes()),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            out.set(f.flags.len());
+            for fl in &f.flags {
+                out.bulk(fl.as_bytes());
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(l.code.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn function_stats(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    let libs = ctx.srv.functions.read();
+    let nfuncs: usize = libs.values().map(|l| l.functions.len()).sum();
+    let out = &mut *ctx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    out.null();
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libs.len() as i64);
+    out.bulk(b"functions_count");
+    out.int(nfuncs as i64);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- MODULE
+
+fn module_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "MODULE",
+        &[
+            "LIST",
+            "    Return a list of loaded modules.",
+            "LOAD <path> [<arg> ...]",
+            "    Load a module library from <path>, passing to it any optional arguments.",
+            "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+            "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+            "UNLOAD <name>",
+            "    Unload a module.",
+        ],
+    );
+    Ok(())
+}
+
+fn module_list(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// Native modules cannot be loaded into ferrokey.
+fn module_load(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    protected_check(ctx, "MODULE", "enable-module-command")?;
+    tracing::warn!("Module loading is not supported");
+    Err(CmdError::err(
+        "Error loading the extension. Please check the server logs.",
+    ))
+}
+
+fn module_unload(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    protected_check(ctx, "MODULE", "enable-module-command")?;
+    Err(CmdError::err(
+        "Error unloading module: no such module with that name",
+    ))
+}
+
+/// Valkey's refusal of a protected command (DEBUG, MODULE LOAD...) that the
+/// configuration does not enable for this client.
+fn protected_check(ctx: &Ctx, cmd: &str, directive: &str) -> CmdResult {
+    if protected_allowed(ctx, directive) {
+        return Ok(());
+    }
+    Err(CmdError::err(format!(
+        "{cmd} command not allowed. If the {directive} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+    )))
+}
+
+// ---------------------------------------------------------------- DEBUG
+
+const DEBUG_HELP: &[&str] = &[
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a RESP protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate error replies.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key> [fast]",
+    "    Show low level info about `key` and associated value.",
+    "    Some fields of the default behavior may be time consuming to fetch,",
+    "    and `fast` can be passed to avoid fetching them.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+];
+
+/// Whether the `enable-debug-command`/`enable-module-command` setting lets this client
+/// run the protected command ("local": loopback connections only).
+fn protected_allowed(ctx: &Ctx, directive: &str) -> bool {
+    match ctx.srv.config.get(directive).as_deref() {
+        Some("yes") => true,
+        Some("local") => ctx
+            .client
+            .info
+            .addr
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback()),
+        _ => false,
+    }
+}
+
+/// C's `atoi`: leading digits with an optional sign, anything else ignored.
+fn atoi(a: &[u8]) -> i64 {
+    let s = lossy(a);
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n: i64 = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |acc, d| {
+            acc.saturating_mul(10).saturating_add((d - b'0') as i64)
+        });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    protected_check(ctx, "DEBUG", "enable-debug-command")?;
+    let sub = lossy(args[1]).to_ascii_lowercase();
+    let argc = args.len();
+    match (sub.as_str(), argc) {
+        ("help", 2) => {
+            help(ctx.out, "DEBUG", DEBUG_HELP);
+        }
+        ("sleep", 3) => {
+            // strtod semantics: garbage reads as 0
+            let secs = super::parse_f64(args[2]).unwrap_or(0.0);
+            let at = ctx.out.len();
+            ctx.out.ok();
+            if secs.is_finite() && secs > 0.0 {
+                let d = Duration::from_secs_f64(secs.min(1e9));
+                if ctx.client.info.has_flag(cflags::MULTI) {
+                    // inside a transaction the whole transaction must take the time
+                    std::thread::sleep(d);
+                } else {
+                    // only this connection waits; other clients keep being served
+                    ctx.client.block = Some(Block {
+                        timeout: Some(d),
+                        reply_at: at,
+                        blocked: false,
+                    });
+                }
+            }
+        }
+        ("log", 3) => {
+            tracing::warn!("DEBUG LOG: {}", lossy(args[2]));
+            ctx.out.ok();
+        }
+        ("set-active-expire", 3) => {
+            ctx.srv
+                .config
+                .hot
+                .active_expire
+                .store(atoi(args[2]) != 0, Relaxed);
+            ctx.out.ok();
+        }
+        ("quicklist-packed-threshold", 3) => {
+            let ok = crate::config::parse_memory(&lossy(args[2]))
+                .filter(|n| *n >= 0 && (*n as u64) <= (1u64 << 32) - (1 << 20));
+            let Some(n) = ok else {
+                return Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            };
+            let n = if n == 0 { 1 << 30 } else { n as u64 };
+            ctx.srv.admin.quicklist_packed_threshold.store(n, Relaxed);
+            ctx.out.ok();
+        }
+        ("change-repl-id", 2) => {
+            tracing::info!("Changing replication IDs after receiving DEBUG change-repl-id");
+            ctx.srv.admin.change_replid();
+            ctx.out.ok();
+        }
+        ("object", 3 | 4) => debug_object(ctx, args)?,
+        ("populate", 3..=5) => debug_populate(ctx, args)?,
+        ("digest", 2) => {
+            let d = dataset_digest(ctx.srv, ctx.now);
+            ctx.out.simple(&hex::encode(d));
+        }
+        ("digest-value", _) => {
+            ctx.out.array(argc - 2);
+            for k in &args[2..] {
+                let mut d = [0u8; 20];
+                let shard = ctx.db().lock(k);
+                if let Some(n) = shard.peek(k) {
+                    value_digest(&mut d, n);
+                }
+                drop(shard);
+                ctx.out.simple(&hex::encode(d));
+            }
+        }
+        ("error", 3) => {
+            // sent as given: the caller picks the code, and it is not an error of DEBUG
+            ctx.out.raw(b"-");
+            let msg: Vec<u8> = args[2]
+                .iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+                .collect();
+            ctx.out.raw(&msg);
+            ctx.out.raw(b"\r\n");
+        }
+        ("protocol", 3) => debug_protocol(ctx, args[2])?,
+        ("stringmatch-len", _) | ("stringmatch-test", 2) => {
+            ctx.out
+                .simple("Apparently the server did not crash: test passed");
+        }
+        _ => return Err(subcommand_syntax(args)),
+    }
+    Ok(())
+}
+
+/// OBJECT ENCODING's name for a stored value.
+fn encoding_of(n: &crate::store::Node) -> &'static str {
+    use crate::store::ValueRef;
+    match n.value() {
+        ValueRef::Str(s) => {
+            if s.len() <= 20 && super::parse_i64(s).is_some_and(|v| super::int_bytes(v) == s) {
+                "int"
+            } else if s.len() <= 44 {
+                "embstr"
+            } else {
+                "raw"
+            }
+        }
+        v if v.as_str().is_some() => "raw",
+        _ => "unknown",
+    }
+}
+
+fn debug_object(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let fast = args.len() == 4 && is(args[3], "fast");
+    let line = {
+        let shard = ctx.db().lock(args[2]);
+        let Some(n) = shard.peek(args[2]) else {
+            return Err(CmdError::NoSuchKey);
+        };
+        let lru = n.lru();
+        let clock = crate::store::lru_clock(ctx.now);
+        let lru_max = crate::store::table::LRU_MAX;
+        let idle_secs = if clock >= lru {
+            clock - lru
+        } else {
+            lru_max - lru + clock
+        };
+        let mut s = format!(
+            "Value at:{:p} refcount:1 encoding:{}",
+            n as *const crate::store::Node,
+            encoding_of(n)
+        );
+        if !fast {
+            let len = n.value().as_str().map_or(0, |v| v.len());
+            s.push_str(&format!(" serializedlength:{}", len.max(1)));
+        }
+        s.push_str(&format!(
+            " lru:{lru} lru_seconds_idle:{idle_secs} lfu_freq:0 lfu_access_time_minutes:{}",
+            lru >> 8
+        ));
+        s
+    };
+    ctx.out.simple(&line);
+    Ok(())
+}
+
+fn debug_populate(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let positive = |a: &[u8]| -> Result<u64, CmdError> {
+        match int_arg(a)? {
+            n if n < 0 => Err(CmdError::err("value is out of range, must be positive")),
+            n => Ok(n as u64),
+        }
+    };
+    let count = positive(args[2])?;
+    let prefix: &[u8] = args.get(3).copied().unwrap_or(b"key");
+    let size = match args.get(4) {
+        Some(a) => positive(a)? as usize,
+        None => 0,
+    };
+    let db = ctx.db();
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    let mut val = Vec::new();
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        val.clear();
+        val.extend_from_slice(b"value:");
+        val.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        if size > 0 {
+            val.resize(size, 0);
+        }
+        let mut shard = db.lock(&key);
+        if shard.get(&key, ctx.now).is_none() {
+            shard.set(&key, crate::store::NewValue::Str(&val), None, ctx.now);
+        }
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {
+    let resp3 = ctx.out.resp3();
+    let out = &mut *ctx.out;
+    match lossy(kind).to_ascii_lowercase().as_str() {
+        "string" => out.bulk(b"Hello World"),
+        "integer" => out.int(12345),
+        // the very value Valkey replies with, not an approximation of pi
+        #[allow(clippy::approx_constant)]
+        "double" => out.double(3.141),
+        "bignum" => {
+            if resp3 {
+                out.raw(b"(1234567999999999999999999999999999999\r\n");
+            } else {
+                out.bulk(b"1234567999999999999999999999999999999");
+            }
+        }
+        "null" => out.null(),
+        "array" => {
+            out.array(3);
+            (0..3).for_each(|j| out.int(j));
+        }
+        "set" => {
+            out.set(3);
+            (0..3).for_each(|j| out.int(j));
+        }
+        "map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                out.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            if resp3 {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !resp3 {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        "true" => out.boolean(true),
+        "false" => out.boolean(false),
+        "verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    }
+    Ok(())
+}
+
+// DEBUG DIGEST, as Valkey computes it: per key SHA1 mixing of the key, the value type and
+// contents and an expiry marker, xored together per database, databases mixed in order.
+
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    use sha1::{Digest, Sha1};
+    let h = Sha1::digest(data);
+    for (d, x) in digest.iter_mut().zip(h.iter()) {
+        *d ^= x;
+    }
+}
+
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    use sha1::{Digest, Sha1};
+    xor_digest(digest, data);
+    let h = Sha1::digest(&digest[..]);
+    digest.copy_from_slice(&h);
+}
+
+/// Valkey's type numbers, which the digest mixes in.
+fn type_number(name: &str) -> u32 {
+    match name {
+        "string" => 0,
+        "list" => 1,
+        "set" => 2,
+        "zset" => 3,
+        "hash" => 4,
+        "stream" => 6,
+        _ => 5,
+    }
+}
+
+/// The digest of one value: its type and contents, plus whether it expires. Types
+/// other than strings contribute their type only until they describe their contents.
+fn value_digest(digest: &mut [u8; 20], n: &crate::store::Node) {
+    let v = n.value();
+    mix_digest(digest, &type_number(v.type_name()).to_be_bytes());
+    if let Some(s) = v.as_str() {
+        mix_digest(digest, s);
+    }
+    if n.expire().is_some() {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+fn dataset_digest(srv: &Server, now: i64) -> [u8; 20] {
+    let mut fin = [0u8; 20];
+    for (i, db) in srv.keyspace.dbs().iter().enumerate() {
+        let mut acc = [0u8; 20];
+        let mut any = false;
+        db.for_each(now, |n| {
+            any = true;
+            let mut d = [0u8; 20];
+            mix_digest(&mut d, n.key());
+            value_digest(&mut d, n);
+            for (a, x) in acc.iter_mut().zip(d.iter()) {
+                *a ^= x;
+            }
+        });
+        if any {
+            mix_digest(&mut fin, &(i as u32).to_be_bytes());
+            for (f, x) in fin.iter_mut().zip(acc.iter()) {
+                *f ^= x;
+            }
+        }
+    }
+    fin
 }

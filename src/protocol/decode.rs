@@ -59,6 +59,9 @@ pub enum Decoded {
     Incomplete { hint: usize },
 }
 
+/// Argument slices of one request; small requests need no heap allocation.
+pub type Args<'a> = smallvec::SmallVec<[&'a [u8]; 8]>;
+
 /// Where a decoded argument lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -87,10 +90,9 @@ impl Decoder {
         self.spans.len()
     }
 
-    /// Fills `out` with the arguments of the last decoded request. `input` must be the
+    /// Appends the arguments of the last decoded request to `out`. `input` must be the
     /// same buffer slice that was given to [`Decoder::decode`].
-    pub fn args<'a>(&'a self, input: &'a [u8], out: &mut Vec<&'a [u8]>) {
-        out.clear();
+    pub fn args<'a>(&'a self, input: &'a [u8], out: &mut impl Extend<&'a [u8]>) {
         let base: &[u8] = match self.source {
             Some(Source::Scratch) => &self.scratch,
             _ => input,

@@ -4,5 +4,5 @@
 pub mod decode;
 pub mod reply;
 
-pub use decode::{Decoded, Decoder, Limits, ProtocolError};
+pub use decode::{Args, Decoded, Decoder, Limits, ProtocolError};
 pub use reply::Reply;

@@ -29,6 +29,29 @@ pub mod cflags {
     pub const CLOSE_ASAP: u32 = 1 << 4;
     pub const BLOCKED: u32 = 1 << 5;
     pub const MULTI: u32 = 1 << 6;
+    /// Held back by CLIENT PAUSE (shown as blocked, not releasable by CLIENT UNBLOCK).
+    pub const PAUSED: u32 = 1 << 7;
+    /// READONLY was sent (cluster replica reads; only shown outside cluster mode).
+    pub const READONLY: u32 = 1 << 8;
+    /// CLIENT CAPA REDIRECT: the client follows -REDIRECT replies.
+    pub const CAPA_REDIRECT: u32 = 1 << 9;
+}
+
+/// [`ClientInfo::unblock_mode`] values: how CLIENT UNBLOCK released a blocked client.
+pub const UNBLOCK_TIMEOUT: u8 = 1;
+pub const UNBLOCK_ERROR: u8 = 2;
+
+/// Asks the connection loop to suspend the client after the current command, holding
+/// back that command's reply (which starts at `reply_at` in the reply buffer) until
+/// `timeout` passes (`None`: forever). A `blocked` client also counts in
+/// blocked_clients, shows the `b` flag and can be released early by CLIENT UNBLOCK
+/// (UNBLOCK ... ERROR replaces the reply with an UNBLOCKED error); DEBUG SLEEP is not.
+/// Commands run inside MULTI/EXEC or a script must not ask for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Block {
+    pub timeout: Option<std::time::Duration>,
+    pub reply_at: usize,
+    pub blocked: bool,
 }
 
 /// Messages pushed to a client from elsewhere (MONITOR lines, pub/sub messages), with
@@ -105,6 +128,9 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// Woken by CLIENT UNBLOCK, with the reason in `unblock_mode`.
+    pub unblock: Notify,
+    pub unblock_mode: AtomicU8,
     pub outbox: Outbox,
 }
 
@@ -137,6 +163,8 @@ impl ClientInfo {
             multi: AtomicI64::new(-1),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            unblock: Notify::new(),
+            unblock_mode: AtomicU8::new(0),
             outbox: Outbox::default(),
         }
     }
@@ -188,6 +216,8 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     /// Close the connection once the pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// Set by a blocking command for the connection loop (see [`Block`]).
+    pub block: Option<Block>,
     pub info: Arc<ClientInfo>,
 }
 
@@ -200,6 +230,7 @@ impl Client {
             resp: 2,
             reply_mode: ReplyMode::On,
             close_after_reply: false,
+            block: None,
             info,
         }
     }

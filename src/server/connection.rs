@@ -1,10 +1,10 @@
 //! One client connection: read -> decode every complete request -> execute -> write all
 //! replies with one write.
 
-use super::client::{cflags, Client, ClientInfo, ReplyMode};
+use super::client::{cflags, Block, Client, ClientInfo, ReplyMode, UNBLOCK_ERROR};
 use super::Server;
 use crate::commands::dispatch;
-use crate::protocol::decode::{Decoded, Decoder, Limits};
+use crate::protocol::decode::{Args, Decoded, Decoder, Limits};
 use crate::protocol::Reply;
 use bytes::{Buf, BytesMut};
 use std::net::SocketAddr;
@@ -64,10 +64,14 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
         }
         rbuf.reserve(need.max(READ_CHUNK));
         let timeout = srv.config.hot.timeout.load(Relaxed);
-        let idle = if timeout > 0 && !info.has_flag(cflags::PUBSUB | cflags::MONITOR | cflags::BLOCKED) {
-            Duration::from_secs(timeout as u64)
-        } else {
-            Duration::from_secs(365 * 24 * 3600)
+        // a timer per read is only armed when idle clients are to be closed
+        let idle = (timeout > 0 && !info.has_flag(cflags::PUBSUB | cflags::MONITOR | cflags::BLOCKED))
+            .then(|| Duration::from_secs(timeout as u64));
+        let idle_timer = async {
+            match idle {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
         };
         let n = tokio::select! {
             r = sock.read_buf(&mut rbuf) => r?,
@@ -81,7 +85,7 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
                 }
                 continue;
             }
-            _ = tokio::time::sleep(idle) => {
+            _ = idle_timer => {
                 info!(id = client.id, "closing idle client");
                 return Ok(());
             }
@@ -103,10 +107,25 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
             let input = &rbuf[off..];
             match decoder.decode(input, &limits) {
                 Ok(Decoded::Request { consumed }) => {
-                    let mut args: Vec<&[u8]> = Vec::with_capacity(decoder.argc());
+                    let mut args = Args::new();
                     decoder.args(input, &mut args);
+                    if srv.pause_until_ms.load(Relaxed) != 0
+                        && crate::commands::connection::pause_holds(srv, client, &args)
+                    {
+                        if !reply.is_empty() {
+                            flush(srv, sock, &mut reply, &info).await?;
+                        }
+                        if !wait_unpaused(srv, client, &args).await {
+                            return Ok(());
+                        }
+                    }
                     execute(srv, client, &mut reply, &args);
                     off += consumed;
+                    if let Some(b) = client.block.take() {
+                        if !wait_blocked(srv, sock, &mut reply, &info, b).await? {
+                            return Ok(());
+                        }
+                    }
                     if client.close_after_reply || info.killed.load(Relaxed) {
                         fatal = true;
                         break;
@@ -148,6 +167,94 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
         reply.shrink();
+    }
+}
+
+/// Holds a request back while a client pause applies to it (CLIENT PAUSE). Returns
+/// false if the client was killed meanwhile.
+async fn wait_unpaused(srv: &Server, client: &Client, args: &[&[u8]]) -> bool {
+    let info = &client.info;
+    info.set_flag(cflags::BLOCKED | cflags::PAUSED, true);
+    srv.blocked_clients.fetch_add(1, Relaxed);
+    let alive = loop {
+        // armed before the check, so an UNPAUSE in between is not missed
+        let released = srv.pause_notify.notified();
+        tokio::pin!(released);
+        released.as_mut().enable();
+        if info.killed.load(Relaxed) {
+            break false;
+        }
+        if !crate::commands::connection::pause_holds(srv, client, args) {
+            break true;
+        }
+        let left = (srv.pause_until_ms.load(Relaxed) - srv.mono_ms()).max(1) as u64;
+        tokio::select! {
+            _ = released => {}
+            _ = tokio::time::sleep(Duration::from_millis(left)) => {}
+            _ = info.kill.notified() => break false,
+        }
+    };
+    info.set_flag(cflags::BLOCKED | cflags::PAUSED, false);
+    srv.blocked_clients.fetch_sub(1, Relaxed);
+    alive
+}
+
+/// Suspends the client as its last command asked (see [`Block`]): earlier replies go
+/// out now, this command's reply when the wait ends. Returns false if the client was
+/// killed meanwhile.
+async fn wait_blocked(
+    srv: &Server,
+    sock: &mut TcpStream,
+    reply: &mut Reply,
+    info: &ClientInfo,
+    b: Block,
+) -> std::io::Result<bool> {
+    let at = b.reply_at.min(reply.len());
+    if at > 0 {
+        let held = reply.as_bytes()[at..].to_vec();
+        reply.truncate(at);
+        flush(srv, sock, reply, info).await?;
+        reply.raw(&held);
+    }
+    if b.blocked {
+        info.unblock_mode.store(0, Relaxed);
+        info.set_flag(cflags::BLOCKED, true);
+        srv.blocked_clients.fetch_add(1, Relaxed);
+    }
+    let deadline = b.timeout.map(|d| tokio::time::Instant::now() + d);
+    let outcome = loop {
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = timer => break Some(0),
+            _ = info.kill.notified() => break None,
+            _ = info.unblock.notified(), if b.blocked => {
+                // a wake-up left over from an earlier block carries no reason
+                let m = info.unblock_mode.swap(0, Relaxed);
+                if m != 0 {
+                    break Some(m);
+                }
+            }
+        }
+    };
+    if b.blocked {
+        info.set_flag(cflags::BLOCKED, false);
+        srv.blocked_clients.fetch_sub(1, Relaxed);
+    }
+    match outcome {
+        None => Ok(false),
+        Some(UNBLOCK_ERROR) => {
+            let msg = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+            reply.clear();
+            srv.stats.error_reply(msg);
+            reply.error(msg);
+            Ok(true)
+        }
+        Some(_) => Ok(true),
     }
 }
 

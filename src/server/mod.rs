@@ -4,12 +4,12 @@ pub mod client;
 mod connection;
 pub mod stats;
 
-pub use client::{cflags, Client, ClientInfo, ReplyMode};
+pub use client::{cflags, Block, Client, ClientInfo, ReplyMode, UNBLOCK_ERROR, UNBLOCK_TIMEOUT};
 
 use crate::config::Config;
 use crate::store::Keyspace;
 use parking_lot::{Mutex, RwLock};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -22,6 +22,21 @@ use tracing::{info, warn};
 pub const VALKEY_VERSION: &str = "8.1.1";
 /// What `redis_version` reports, for clients that feature-detect on it.
 pub const REDIS_VERSION: &str = "7.2.4";
+
+/// A function library (FUNCTION LOAD). Scripting fills the store; FUNCTION LIST, FLUSH,
+/// DELETE and STATS read and clear it.
+pub struct FunctionLib {
+    pub name: String,
+    pub engine: String,
+    pub code: String,
+    pub functions: Vec<FunctionDef>,
+}
+
+pub struct FunctionDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: Vec<String>,
+}
 
 pub struct SlowlogEntry {
     pub id: u64,
@@ -39,8 +54,9 @@ pub struct Server {
     pub clients: client::Registry,
     pub stats: stats::Stats,
     /// Shared by ordinary commands, taken exclusively by whatever must look atomic to
-    /// everyone else (MULTI/EXEC, scripts).
-    pub gate: RwLock<()>,
+    /// everyone else (MULTI/EXEC, scripts). Sharded per thread so that taking it shared
+    /// does not bounce one cache line between cores on every command.
+    pub gate: crossbeam_utils::sync::ShardedLock<()>,
     pub started: Instant,
     pub run_id: String,
     pub shutdown: Notify,
@@ -58,11 +74,18 @@ pub struct Server {
     pub listen_port: AtomicUsize,
     pub config_file: Option<std::path::PathBuf>,
     pub executable: String,
+    /// Clients suspended by a blocking command or a client pause (INFO blocked_clients).
+    pub blocked_clients: AtomicUsize,
+    /// State behind INFO, LATENCY and DEBUG (instantaneous metrics, latency events...).
+    pub admin: crate::commands::info::AdminState,
+    /// Function libraries by name.
+    pub functions: RwLock<BTreeMap<String, FunctionLib>>,
 }
 
 impl Server {
     pub fn new(config: Config, config_file: Option<std::path::PathBuf>) -> Arc<Server> {
         let dbs = config.get_i64("databases").max(1) as usize;
+        let latency_threshold = config.get_i64("latency-monitor-threshold");
         let run_id: String = {
             use rand::Rng;
             let mut r = rand::thread_rng();
@@ -73,7 +96,7 @@ impl Server {
             config,
             clients: client::Registry::default(),
             stats: stats::Stats::default(),
-            gate: RwLock::new(()),
+            gate: crossbeam_utils::sync::ShardedLock::new(()),
             started: Instant::now(),
             run_id,
             shutdown: Notify::new(),
@@ -91,6 +114,9 @@ impl Server {
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            blocked_clients: AtomicUsize::new(0),
+            admin: crate::commands::info::AdminState::new(latency_threshold),
+            functions: RwLock::new(BTreeMap::new()),
         })
     }
 
@@ -143,6 +169,10 @@ impl Server {
     pub fn slowlog_check(&self, client: &Client, args: &[&[u8]], elapsed: Duration) {
         let threshold = self.config.hot.slowlog_log_slower_than.load(Relaxed);
         let micros = elapsed.as_micros() as u64;
+        let latency_ms = self.admin.latency_threshold.load(Relaxed);
+        if latency_ms > 0 && micros / 1000 >= latency_ms as u64 {
+            self.latency_event(args, micros / 1000);
+        }
         if threshold < 0 || micros < threshold as u64 {
             return;
         }
@@ -177,21 +207,44 @@ impl Server {
         }
     }
 
+    /// Records a latency-monitor event for a command slower than the threshold, as
+    /// "command", or "fast-command" for commands declared fast.
+    fn latency_event(&self, args: &[&[u8]], ms: u64) {
+        let fast = args
+            .first()
+            .and_then(|n| crate::commands::table::lookup(n))
+            .is_some_and(|c| c.has(crate::commands::flags::FAST));
+        self.admin.latency_sample(if fast { "fast-command" } else { "command" }, ms);
+    }
+
     /// Milliseconds since start (the clock CLIENT PAUSE deadlines use).
     pub fn mono_ms(&self) -> i64 {
         self.started.elapsed().as_millis() as i64
     }
 
-    /// Runs the listener until SHUTDOWN or a signal.
-    pub async fn run(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+    /// Runs the listener until SHUTDOWN or a signal. Connections are spread over
+    /// `workers`, one single-threaded runtime per core: a connection then lives on one
+    /// thread for its whole life, with no work-stealing hand-offs between cores.
+    /// With no workers given they run on the current runtime.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        workers: Vec<tokio::runtime::Handle>,
+    ) -> std::io::Result<()> {
         let addr = listener.local_addr()?;
         self.listen_port.store(addr.port() as usize, Relaxed);
-        info!(%addr, "ready to accept connections");
+        info!(%addr, workers = workers.len(), "ready to accept connections");
         tokio::spawn(cron(self.clone()));
-        loop {
+        let mut next = 0usize;
+        // SHUTDOWN may land between two waits on `shutdown`; the flag catches that
+        while !self.shutting_down.load(Relaxed) {
             tokio::select! {
                 r = listener.accept() => match r {
-                    Ok((sock, peer)) => self.clone().accept(sock, peer, addr),
+                    Ok((sock, peer)) => {
+                        let target = (!workers.is_empty()).then(|| &workers[next % workers.len()]);
+                        next = next.wrapping_add(1);
+                        self.clone().accept(sock, peer, addr, target);
+                    }
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning
                         warn!(error = %e, "accept failed");
@@ -205,12 +258,31 @@ impl Server {
         Ok(())
     }
 
-    fn accept(self: Arc<Self>, sock: tokio::net::TcpStream, peer: SocketAddr, local: SocketAddr) {
+    fn accept(
+        self: Arc<Self>,
+        sock: tokio::net::TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        target: Option<&tokio::runtime::Handle>,
+    ) {
         self.stats.connections_received.fetch_add(1, Relaxed);
         let _ = sock.set_nodelay(true);
-        tokio::spawn(async move {
-            connection::serve(self, sock, peer, local).await;
-        });
+        let Some(handle) = target else {
+            tokio::spawn(connection::serve(self, sock, peer, local));
+            return;
+        };
+        // re-register the socket with the worker's own reactor
+        match sock.into_std() {
+            Ok(std_sock) => {
+                handle.spawn(async move {
+                    match tokio::net::TcpStream::from_std(std_sock) {
+                        Ok(sock) => connection::serve(self, sock, peer, local).await,
+                        Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
+                    }
+                });
+            }
+            Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
+        }
     }
 
     /// Whether a new connection from `peer` must be refused by protected mode: no
@@ -264,7 +336,10 @@ async fn cron(srv: Arc<Server>) {
             _ = tokio::time::sleep(tick) => {}
             _ = srv.shutdown.notified() => return,
         }
-        if !srv.config.hot.active_expire.load(Relaxed) {
+        crate::store::recalibrate_clock();
+        srv.admin.cron(&srv);
+        // keys must not disappear while writes are paused (CLIENT PAUSE WRITE/ALL)
+        if !srv.config.hot.active_expire.load(Relaxed) || srv.pause_until_ms.load(Relaxed) > srv.mono_ms() {
             continue;
         }
         let srv2 = srv.clone();

@@ -8,12 +8,14 @@
 //! - every lookup goes through [`Shard::get`]/[`Shard::get_mut`], which apply lazy
 //!   expiry, so no access path can see an expired key.
 
+pub mod dump;
 pub mod table;
 pub mod value;
 
 use parking_lot::{Mutex, MutexGuard};
 use rand::Rng;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::LazyLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub use table::{hash_key, NewValue, Node, OwnedValue, Table};
 pub use value::{Object, ValueRef};
@@ -23,12 +25,42 @@ pub use value::{Object, ValueRef};
 pub const SHARDS: usize = 256;
 const SHARD_BITS: u32 = SHARDS.trailing_zeros();
 
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
+/// Wall-clock anchor for [`unix_ms_at`]: a monotonic instant and the unix time (ms)
+/// it corresponded to, re-anchored by the cron so wall-clock changes are followed.
+/// The monotonic clock is the CPU's TSC (quanta): on virtual machines whose
+/// clocksource makes `clock_gettime` a syscall, reading it per command costs more
+/// than running a GET.
+static CLOCK_BASE: LazyLock<(quanta::Instant, AtomicI64)> =
+    LazyLock::new(|| (quanta::Instant::now(), AtomicI64::new(system_ms())));
+
+fn system_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Unix milliseconds at a monotonic instant. One clock read per command serves both
+/// the command's notion of "now" and its latency statistics.
+#[inline]
+pub fn unix_ms_at(t: quanta::Instant) -> i64 {
+    let (base, unix) = &*CLOCK_BASE;
+    unix.load(Ordering::Relaxed) + t.saturating_duration_since(*base).as_millis() as i64
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    unix_ms_at(quanta::Instant::now())
+}
+
+/// Re-anchors the clock to the system wall clock.
+pub fn recalibrate_clock() {
+    let (base, unix) = &*CLOCK_BASE;
+    let t = quanta::Instant::now();
+    unix.store(
+        system_ms() - t.saturating_duration_since(*base).as_millis() as i64,
+        Ordering::Relaxed,
+    );
 }
 
 /// The 24-bit LRU clock (seconds) kept in each entry.
@@ -72,13 +104,15 @@ impl Shard {
     /// it as recently used.
     pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Node> {
         let h = hash_key(key);
-        let expired = self.table.get(h, key)?.is_expired(now);
-        if expired {
+        let pos = self.table.position(h, key)?;
+        let n = self.table.at_mut(pos)?;
+        if n.is_expired(now) {
             self.remove_hashed(h, key);
             self.expired += 1;
             return None;
         }
-        let n = self.table.get_mut(h, key)?;
+        // the borrow above ends at the expiry branch; reborrow for the caller
+        let n = self.table.at_mut(pos)?;
         n.set_lru(lru_clock(now));
         Some(n)
     }

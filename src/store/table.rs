@@ -263,6 +263,36 @@ impl Table {
         None
     }
 
+    /// Where a key sits: (bucket, depth in its chain).
+    #[inline]
+    pub fn position(&self, hash: u64, key: &[u8]) -> Option<(usize, usize)> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let b = (hash & self.mask()) as usize;
+        let mut cur = self.buckets[b].as_deref();
+        let mut depth = 0;
+        while let Some(n) = cur {
+            if n.key_len() == key.len() && n.key() == key {
+                return Some((b, depth));
+            }
+            cur = n.next.as_deref();
+            depth += 1;
+        }
+        None
+    }
+
+    /// The node at a position found by [`Table::position`], reached without comparing
+    /// keys again.
+    #[inline]
+    pub fn at_mut(&mut self, (b, depth): (usize, usize)) -> Option<&mut Node> {
+        let mut cur = self.buckets.get_mut(b)?.as_deref_mut();
+        for _ in 0..depth {
+            cur = cur?.next.as_deref_mut();
+        }
+        cur
+    }
+
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Node> {
         if self.buckets.is_empty() {
             return None;

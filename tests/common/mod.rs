@@ -30,7 +30,8 @@ impl TestServer {
     pub fn start_with(config: Option<&str>, extra: &[&str]) -> TestServer {
         for _attempt in 0..5 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!("ferrokey-test-{}-{}", std::process::id(), port));
+            let dir =
+                std::env::temp_dir().join(format!("ferrokey-test-{}-{}", std::process::id(), port));
             std::fs::create_dir_all(&dir).expect("temp dir");
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokey"));
             if let Some(c) = config {
@@ -240,7 +241,10 @@ impl Raw {
 #[track_caller]
 pub fn assert_err(r: &R, prefix: &str) {
     match r {
-        R::Err(e) => assert!(e.starts_with(prefix), "error {e:?} does not start with {prefix:?}"),
+        R::Err(e) => assert!(
+            e.starts_with(prefix),
+            "error {e:?} does not start with {prefix:?}"
+        ),
         other => panic!("expected error {prefix:?}, got {other:?}"),
     }
 }
