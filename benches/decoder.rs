@@ -170,6 +170,9 @@ fn big(c: &mut Criterion) {
     g.bench_function("ferrokey_whole", |b| {
         b.iter(|| ferrokey_all(&mut d, black_box(&input), &lim))
     });
+    g.bench_function("redis-protocol_range_whole", |b| {
+        b.iter(|| rp_range_all(black_box(&input)))
+    });
     g.bench_function("redis-protocol_owned_whole", |b| {
         b.iter(|| rp_owned_all(black_box(&input)))
     });

@@ -120,6 +120,23 @@ fn info_sections_and_identity() {
 }
 
 #[test]
+fn availability_zone_in_hello_and_info() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let hello = |c: &mut Raw, v: &str| match c.cmd(&format!("HELLO {v}")) {
+        R::Map(m) => m,
+        R::Array(a) => a.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect(),
+        other => panic!("{other:?}"),
+    };
+    let zone = (R::bulk("availability_zone"), R::bulk("myzone"));
+    assert!(!hello(&mut c, "2").iter().any(|(k, _)| *k == zone.0));
+    assert_eq!(c.cmd("CONFIG SET availability-zone myzone"), R::ok());
+    assert!(hello(&mut c, "2").contains(&zone));
+    assert!(hello(&mut c, "3").contains(&zone));
+    assert_eq!(stat(&mut c, "server", "availability_zone"), "myzone");
+}
+
+#[test]
 fn info_extended_redis_compatibility() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
@@ -529,7 +546,13 @@ fn client_reply_modes() {
 fn client_pause_write_holds_writes_until_unpause() {
     let s = TestServer::start(&[]);
     let mut admin = s.raw();
+    assert_eq!(stat(&mut admin, "clients", "paused_reason"), "none");
+    assert_eq!(stat(&mut admin, "clients", "paused_actions"), "none");
     assert_eq!(admin.cmd("CLIENT PAUSE 100000 WRITE"), R::ok());
+    assert_eq!(stat(&mut admin, "clients", "paused_reason"), "client_pause");
+    assert_eq!(stat(&mut admin, "clients", "paused_actions"), "write");
+    let left = num(&mut admin, "clients", "paused_timeout_milliseconds");
+    assert!(left > 90_000 && left <= 100_000, "{left}");
     // reads and admin commands go through
     let mut reader = s.raw();
     assert_eq!(reader.cmd("GET foo"), R::Nil);
@@ -767,16 +790,9 @@ fn monitor_streams_commands() {
         l3.contains(" [2 127.0.0.1:") && l3.ends_with(" \"a\\\"b\\n\""),
         "{l3}"
     );
-    assert!(client_field(
-        &c.cmd("CLIENT LIST")
-            .text()
-            .lines()
-            .find(|l| l.contains("cmd=monitor"))
-            .unwrap()
-            .to_string(),
-        "flags"
-    )
-    .contains('O'));
+    let list = c.cmd("CLIENT LIST").text();
+    let monitor = list.lines().find(|l| l.contains("cmd=monitor")).unwrap();
+    assert!(client_field(monitor, "flags").contains('O'));
     // RESET leaves monitor mode (lines of commands run meanwhile may come first)
     m.send(&[b"RESET"]);
     while m.read() != R::Simple("RESET".into()) {}
@@ -1062,4 +1078,37 @@ fn small_server_commands() {
                 .into()
         )
     );
+}
+
+#[test]
+fn debug_sleep_counts_as_slow() {
+    let s = TestServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--slowlog-log-slower-than",
+        "100000",
+        "--latency-monitor-threshold",
+        "100",
+    ]);
+    let mut c = s.raw();
+    c.cmd("CLIENT SETNAME sleeper");
+    c.cmd("PING");
+    assert_eq!(c.cmd("SLOWLOG LEN"), R::Int(0));
+    assert_eq!(c.cmd("DEBUG SLEEP 0.2"), R::ok());
+    assert_eq!(c.cmd("SLOWLOG LEN"), R::Int(1));
+    let e = c.cmd("SLOWLOG GET").items()[0].items();
+    assert!(matches!(e[2], R::Int(us) if us > 100_000), "{e:?}");
+    assert_eq!(
+        e[3].items(),
+        vec![R::bulk("DEBUG"), R::bulk("SLEEP"), R::bulk("0.2")]
+    );
+    assert_eq!(e[5], R::bulk("sleeper"));
+    let ev = c.cmd("LATENCY LATEST").items();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].items()[0], R::bulk("command"));
+    let e = ev[0].items();
+    assert_eq!(e.len(), 6);
+    assert!(matches!(e[3], R::Int(ms) if ms >= 200));
+    assert_eq!(e[3], e[4]);
+    assert_eq!(e[5], R::Int(1));
 }

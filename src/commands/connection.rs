@@ -255,8 +255,9 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     } else {
         ("valkey", VALKEY_VERSION)
     };
+    let zone = ctx.srv.config.get("availability-zone").unwrap_or_default();
     let out = &mut *ctx.out;
-    out.map(7);
+    out.map(if zone.is_empty() { 7 } else { 8 });
     out.bulk(b"server");
     out.bulk(server.as_bytes());
     out.bulk(b"version");
@@ -271,6 +272,10 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     out.bulk(b"master");
     out.bulk(b"modules");
     out.array(0);
+    if !zone.is_empty() {
+        out.bulk(b"availability_zone");
+        out.bulk(zone.as_bytes());
+    }
     Ok(())
 }
 

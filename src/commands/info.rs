@@ -58,6 +58,9 @@ pub struct LatencySeries {
     /// (unix seconds, milliseconds), oldest first.
     pub samples: std::collections::VecDeque<(i64, u64)>,
     pub max: u64,
+    /// Every spike ever recorded, including those merged into one per-second sample.
+    pub sum: u64,
+    pub count: u64,
 }
 
 /// Server-side state behind INFO, LATENCY and DEBUG that no other subsystem owns.
@@ -139,6 +142,8 @@ impl AdminState {
         let mut ev = self.latency.lock();
         let s = ev.entry(event.to_string()).or_default();
         s.max = s.max.max(ms);
+        s.sum += ms;
+        s.count += 1;
         if let Some(last) = s.samples.back_mut() {
             if last.0 == now {
                 last.1 = last.1.max(ms);
@@ -482,6 +487,7 @@ fn server(srv: &Server, o: &mut Out) {
     o.kv("redis_version", REDIS_VERSION);
     o.kv("server_name", "ferrokey");
     o.kv("valkey_version", VALKEY_VERSION);
+    o.kv("valkey_release_stage", "ga");
     o.kv("redis_git_sha1", "00000000");
     o.kv("redis_git_dirty", 0);
     o.kv("redis_build_id", "0");
@@ -517,7 +523,10 @@ fn server(srv: &Server, o: &mut Out) {
             .unwrap_or_default(),
     );
     o.kv("io_threads_active", 0);
-    o.kv("availability_zone", "");
+    o.kv(
+        "availability_zone",
+        srv.config.get("availability-zone").unwrap_or_default(),
+    );
     let bind = srv.config.get("bind").unwrap_or_default();
     let mut l = String::from("name=tcp");
     for b in bind.split_whitespace() {
@@ -550,6 +559,17 @@ fn clients(srv: &Server, o: &mut Out) {
     o.kv("total_watched_keys", 0);
     o.kv("total_blocking_keys", 0);
     o.kv("total_blocking_keys_on_nokey", 0);
+    let left = srv.pause_until_ms.load(Relaxed) - srv.mono_ms();
+    if left > 0 {
+        let all = !srv.pause_writes_only.load(Relaxed);
+        o.kv("paused_reason", "client_pause");
+        o.kv("paused_actions", if all { "all" } else { "write" });
+        o.kv("paused_timeout_milliseconds", left);
+    } else {
+        o.kv("paused_reason", "none");
+        o.kv("paused_actions", "none");
+        o.kv("paused_timeout_milliseconds", 0);
+    }
 }
 
 /// The memory overhead accounting shared by INFO memory and MEMORY STATS.

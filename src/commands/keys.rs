@@ -695,7 +695,7 @@ fn encoding_of(n: &Node) -> &'static str {
             }
         }
         ValueRef::Str(_) => "raw",
-        ValueRef::Obj(crate::store::Object::Str(_)) => "raw",
+        ValueRef::Obj(o) => o.encoding(),
     }
 }
 
@@ -799,7 +799,12 @@ fn dump_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             .map(|n| dump::encode(n.value(), compress))
     };
     match payload {
-        Some(p) => ctx.out.bulk(&p),
+        Some(Some(p)) => ctx.out.bulk(&p),
+        Some(None) => {
+            return Err(CmdError::err(
+                "DUMP is not supported for this type yet",
+            ))
+        }
         None => ctx.out.null(),
     }
     Ok(())

@@ -7,12 +7,16 @@
 pub mod args;
 pub mod bitops;
 pub mod connection;
+pub mod hashes;
 pub mod info;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod spec;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::protocol::Reply;
 use crate::server::{Client, Server};

@@ -504,6 +504,7 @@ fn config_set(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 fn config_resetstat(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.srv.stats.reset();
     ctx.srv.admin.reset_stats();
+    ctx.srv.keyspace.reset_stats();
     ctx.out.ok();
     Ok(())
 }
@@ -830,7 +831,9 @@ fn memory_stats(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 
 fn memory_doctor(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     let r = super::info::memory_report(ctx.srv);
-    let text = if r.mem.allocated < 5 * 1024 * 1024 {
+    // "Little memory" is judged past what the process holds at startup, which for
+    // this allocator is already above Valkey's 5 MB mark
+    let text = if r.mem.allocated.saturating_sub(r.startup) < 5 * 1024 * 1024 {
         "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".to_string()
     } else {
         let mut issues = Vec::new();
@@ -998,11 +1001,13 @@ fn latency_latest(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.out.array(ev.len());
     for (name, s) in ev.iter() {
         let (t, ms) = s.samples.back().copied().unwrap_or((0, 0));
-        ctx.out.array(4);
+        ctx.out.array(6);
         ctx.out.bulk(name.as_bytes());
         ctx.out.int(t);
         ctx.out.int(ms as i64);
         ctx.out.int(s.max as i64);
+        ctx.out.int(s.sum as i64);
+        ctx.out.int(s.count as i64);
     }
     Ok(())
 }

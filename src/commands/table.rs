@@ -9,6 +9,10 @@ const FAMILIES: &[&[Command]] = &[
     super::strings::COMMANDS,
     super::bitops::COMMANDS,
     super::keys::COMMANDS,
+    super::hashes::COMMANDS,
+    super::lists::COMMANDS,
+    super::sets::COMMANDS,
+    super::zsets::COMMANDS,
     super::connection::COMMANDS,
     super::server::COMMANDS,
 ];

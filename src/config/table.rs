@@ -141,6 +141,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("rdb-save-incremental-fsync", YESNO, "yes"),
     d("rdb-del-sync-files", YESNO, "no"),
     d("loading-process-events-interval-bytes", Kind::Mem(1024, I32), "2097152"),
+    d("rdb-version-check", Kind::Enum(&["strict", "relaxed"]), "strict"),
     d("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
     d("import-mode", YESNO, "no"),
     d("rdb-key-save-delay", Kind::Int(i32::MIN as i64, I32), "0"),

@@ -168,7 +168,9 @@ impl Server {
 
     pub fn slowlog_check(&self, client: &Client, args: &[&[u8]], elapsed: Duration) {
         let threshold = self.config.hot.slowlog_log_slower_than.load(Relaxed);
-        let micros = elapsed.as_micros() as u64;
+        // DEBUG SLEEP waits after its handler returns, but that is still its run time
+        let sleep = client.block.filter(|b| !b.blocked).and_then(|b| b.timeout);
+        let micros = (elapsed + sleep.unwrap_or_default()).as_micros() as u64;
         let latency_ms = self.admin.latency_threshold.load(Relaxed);
         if latency_ms > 0 && micros / 1000 >= latency_ms as u64 {
             self.latency_event(args, micros / 1000);

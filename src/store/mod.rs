@@ -9,8 +9,12 @@
 //!   expiry, so no access path can see an expired key.
 
 pub mod dump;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod table;
 pub mod value;
+pub mod zset;
 
 use parking_lot::{Mutex, MutexGuard};
 use rand::Rng;
@@ -217,9 +221,14 @@ impl Shard {
         self.table.clear()
     }
 
-    /// Keys that expired in this shard, lazily or actively, since start.
+    /// Keys that expired in this shard, lazily or actively, since start (or the last
+    /// CONFIG RESETSTAT).
     pub fn expired_count(&self) -> u64 {
         self.expired
+    }
+
+    pub fn reset_expired_count(&mut self) {
+        self.expired = 0;
     }
 
     /// One active-expiry pass over up to `buckets` buckets from the shard's own cursor.
@@ -529,6 +538,15 @@ impl Keyspace {
         let mut gb = self.dbs[hi].lock_all();
         for (x, y) in ga.iter_mut().zip(gb.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
+        }
+    }
+
+    /// CONFIG RESETSTAT: zeroes the expired-keys counters.
+    pub fn reset_stats(&self) {
+        for db in self.dbs.iter() {
+            for g in db.lock_all().iter_mut() {
+                g.reset_expired_count();
+            }
         }
     }
 

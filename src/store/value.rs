@@ -6,6 +6,10 @@
 pub enum Object {
     /// A string that was grown in place (APPEND, SETRANGE, SETBIT...): Valkey's "raw".
     Str(Vec<u8>),
+    List(super::list::List),
+    Hash(super::hash::Hash),
+    Set(super::set::Set),
+    ZSet(super::zset::ZSet),
 }
 
 impl Object {
@@ -13,6 +17,10 @@ impl Object {
     pub fn type_name(&self) -> &'static str {
         match self {
             Object::Str(_) => "string",
+            Object::List(_) => "list",
+            Object::Hash(_) => "hash",
+            Object::Set(_) => "set",
+            Object::ZSet(_) => "zset",
         }
     }
 
@@ -20,6 +28,21 @@ impl Object {
     pub fn mem_usage(&self) -> usize {
         match self {
             Object::Str(s) => s.capacity(),
+            Object::List(v) => v.mem_usage(),
+            Object::Hash(v) => v.mem_usage(),
+            Object::Set(v) => v.mem_usage(),
+            Object::ZSet(v) => v.mem_usage(),
+        }
+    }
+
+    /// The name OBJECT ENCODING reports for a non-inline value.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Object::Str(_) => "raw",
+            Object::List(v) => v.encoding(),
+            Object::Hash(v) => v.encoding(),
+            Object::Set(v) => v.encoding(),
+            Object::ZSet(v) => v.encoding(),
         }
     }
 }
@@ -44,6 +67,7 @@ impl<'a> ValueRef<'a> {
         match *self {
             ValueRef::Str(s) => Some(s),
             ValueRef::Obj(Object::Str(s)) => Some(s),
+            ValueRef::Obj(_) => None,
         }
     }
 }
