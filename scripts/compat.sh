@@ -28,7 +28,7 @@
 #   COMPAT_BUDGET            wall clock for all units, s (default 1500); units
 #                            left when it runs out are reported as not run
 #   COMPAT_PORT              first port to try for the server (21111)
-#   COMPAT_OUT               where logs go (default target/compat-runs/<time>)
+#   COMPAT_OUT               where logs go (default target/compat-runs/<time>-<pid>)
 #   COMPAT_RUNNER            path of run-compat.sh (default ../shared/compat/)
 # Other COMPAT_* variables are passed through to run-compat.sh unchanged.
 #
@@ -97,7 +97,7 @@ if [ -z "$AGAINST" ]; then
 fi
 
 STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=${COMPAT_OUT:-$ROOT/target/compat-runs/$STAMP}
+OUT=${COMPAT_OUT:-$ROOT/target/compat-runs/$STAMP-$$}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 echo "compat: logs in $OUT"
@@ -141,6 +141,19 @@ start_server() {
     die "could not start ferrokey (see $log)"
 }
 
+# runtest's own choice of its control port (21079-21110) can pick a port that
+# another run on this machine holds on 127.0.0.1 (its check binds the IPv6
+# wildcard too and succeeds), and the unit then aborts; a free port from a
+# wider range, checked per unit, avoids that
+harness_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((22000 + RANDOM % 8000))
+        listening "$p" || { echo "$p"; return 0; }
+    done
+    die "no free port for the test harness"
+}
+
 if [ -n "$AGAINST" ]; then
     HOST=${AGAINST%:*}
     PORT=${AGAINST##*:}
@@ -164,7 +177,8 @@ for unit in "${UNITS[@]}"; do
     # a unit that hangs and is retried could outlast the budget; the outer
     # timeout keeps the promise of COMPAT_BUDGET
     rc=0
-    COMPAT_UNITS=$unit COMPAT_LOG_DIR=$OUT \
+    hp=${COMPAT_HARNESS_PORT:-$(harness_port)}
+    COMPAT_UNITS=$unit COMPAT_LOG_DIR=$OUT COMPAT_HARNESS_PORT=$hp \
         timeout -k 10 "$left" bash "$RUNNER" "$HOST" "$PORT" > "$OUT/$tag.table" 2>&1 < /dev/null || rc=$?
     crashed=""
     if [ -z "$AGAINST" ]; then

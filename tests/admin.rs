@@ -1112,3 +1112,116 @@ fn debug_sleep_counts_as_slow() {
     assert_eq!(e[3], e[4]);
     assert_eq!(e[5], R::Int(1));
 }
+
+#[test]
+fn command_config_and_connection_basics() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    // COMMAND introspection
+    assert!(matches!(c.cmd("COMMAND COUNT"), R::Int(n) if n > 50));
+    let list: Vec<String> = c.cmd("COMMAND LIST").items().iter().map(R::text).collect();
+    assert!(list.contains(&"client|list".to_string()) && list.contains(&"info".to_string()));
+    let docs = c.cmd("COMMAND DOCS info").items();
+    assert_eq!(docs[0], R::bulk("info"));
+    assert!(docs[1].items().contains(&R::bulk(
+        "Returns information and statistics about the server."
+    )));
+    assert_eq!(
+        c.cmd("COMMAND GETKEYS get key"),
+        R::Array(vec![R::bulk("key")])
+    );
+    assert_eq!(
+        c.cmd("COMMAND GETKEYS memory usage key"),
+        R::Array(vec![R::bulk("key")])
+    );
+    let kf = c.cmd("COMMAND GETKEYSANDFLAGS get k1").items();
+    assert_eq!(
+        kf[0].items()[1].items(),
+        vec![R::Simple("RO".into()), R::Simple("access".into())]
+    );
+    assert!(c.cmd("COMMAND HELP").items()[0]
+        .text()
+        .starts_with("COMMAND <subcommand>"));
+
+    // CONFIG HELP and REWRITE without a file
+    assert!(c.cmd("CONFIG HELP").items()[0]
+        .text()
+        .starts_with("CONFIG <subcommand>"));
+    assert_eq!(
+        c.cmd("CONFIG REWRITE"),
+        R::Err("ERR The server is running without a config file".into())
+    );
+
+    // FLUSHDB empties only the selected database
+    c.cmd("SET a 1");
+    c.cmd("SELECT 1");
+    c.cmd("SET b 1");
+    assert_eq!(c.cmd("FLUSHDB"), R::ok());
+    assert_eq!(c.cmd("DBSIZE"), R::Int(0));
+    c.cmd("SELECT 0");
+    assert_eq!(c.cmd("DBSIZE"), R::Int(1));
+    assert_eq!(c.cmd("FLUSHDB ASYNC"), R::ok());
+    assert_eq!(c.cmd("DBSIZE"), R::Int(0));
+    assert_eq!(c.cmd("FLUSHDB bogus"), R::Err("ERR syntax error".into()));
+
+    assert!(c.cmd("LATENCY HELP").items()[0]
+        .text()
+        .starts_with("LATENCY <subcommand>"));
+    let stats = c.cmd("FUNCTION STATS").items();
+    assert_eq!(stats[0], R::bulk("running_script"));
+    assert_eq!(stats[1], R::Nil);
+    match c.cmd("CLIENT TRACKINGINFO") {
+        R::Array(a) => {
+            assert_eq!(a[0], R::bulk("flags"));
+            assert_eq!(a[1].items(), vec![R::bulk("off")]);
+            assert_eq!(a[3], R::Int(-1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_err(
+        &c.cmd("MODULE LOADEX /x.so"),
+        "ERR MODULE command not allowed.",
+    );
+    assert_err(
+        &c.cmd("MODULE UNLOAD nomod"),
+        "ERR MODULE command not allowed.",
+    );
+    let s2 = TestServer::start(&["--enable-module-command", "yes"]);
+    let mut m = s2.raw();
+    assert_eq!(
+        m.cmd("MODULE LOAD /nonexistent.so"),
+        R::Err("ERR Error loading the extension. Please check the server logs.".into())
+    );
+    assert_eq!(
+        m.cmd("MODULE UNLOAD nomod"),
+        R::Err("ERR Error unloading module: no such module with that name".into())
+    );
+
+    // QUIT answers, then closes; pipelined commands after it are not run
+    c.send_raw(b"QUIT\r\nSET after 1\r\n");
+    assert_eq!(c.read(), R::ok());
+    assert!(c.is_closed());
+    assert_eq!(s.raw().cmd("EXISTS after"), R::Int(0));
+}
+
+#[test]
+fn config_rewrite_with_a_file() {
+    let dir = std::env::temp_dir().join(format!("ferrokey-admin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("rewrite.conf");
+    std::fs::write(&conf, "# kept comment\nmaxmemory-policy allkeys-lru\n").unwrap();
+    let s = TestServer::start_with(Some(conf.to_str().unwrap()), &[]);
+    let mut c = s.raw();
+    assert_eq!(
+        stat(&mut c, "server", "config_file"),
+        std::fs::canonicalize(&conf).unwrap().display().to_string()
+    );
+    assert_eq!(c.cmd("CONFIG SET maxmemory-policy volatile-lru"), R::ok());
+    assert_eq!(c.cmd("CONFIG REWRITE"), R::ok());
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains("# kept comment") && text.contains("maxmemory-policy volatile-lru"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

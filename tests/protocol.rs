@@ -88,6 +88,12 @@ fn requirepass_gates_commands() {
 fn maxclients_refuses_extra_connections() {
     let s = TestServer::start(&["--maxclients", "2"]);
     let mut a = s.raw();
+    // the harness's readiness probe may still be counted until the server sees it close
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while a.cmd("CLIENT LIST").text().lines().count() > 1 {
+        assert!(std::time::Instant::now() < deadline, "probe connection never went away");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let mut b = s.raw();
     assert_eq!(a.cmd("PING"), R::Simple("PONG".into()));
     assert_eq!(b.cmd("PING"), R::Simple("PONG".into()));

@@ -392,7 +392,7 @@ const TYPE_NAMES: &[&str] = &["string", "list", "set", "zset", "hash", "stream"]
 
 /// A SCAN cursor as Valkey's `string2ull`: a canonical non-negative integer, or what
 /// C's `strtoull` accepts over the whole argument (up to a NUL byte).
-fn parse_cursor(a: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(a: &[u8]) -> Option<u64> {
     if let Some(n) = parse_i64(a) {
         return u64::try_from(n).ok();
     }

@@ -135,9 +135,6 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         );
         return;
     }
-    if !cmd.has(flags::SKIP_MONITOR) {
-        srv.feed_monitors(client, args);
-    }
     let started = quanta::Instant::now();
     let mut ctx = Ctx {
         srv,
@@ -166,6 +163,10 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
             true
         }
     };
+    // as Valkey, monitors see a command once it ran, and never administrative ones
+    if !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        srv.feed_monitors(client, args);
+    }
     srv.stats.record_call(cmd, elapsed, failed, dirty);
     client.note_command(cmd);
     if !cmd.has(flags::SKIP_SLOWLOG) {

@@ -1597,8 +1597,7 @@ fn encoding_of(n: &crate::store::Node) -> &'static str {
                 "raw"
             }
         }
-        v if v.as_str().is_some() => "raw",
-        _ => "unknown",
+        ValueRef::Obj(o) => o.encoding(),
     }
 }
 
@@ -1766,8 +1765,9 @@ fn type_number(name: &str) -> u32 {
     }
 }
 
-/// The digest of one value: its type and contents, plus whether it expires. Types
-/// other than strings contribute their type only until they describe their contents.
+/// The digest of one value: its type and contents, plus whether it expires.
+/// Collections contribute their type only, until their contents are mixed in as
+/// Valkey's `xorObjectDigest` does (elements in order for lists, xored for the rest).
 fn value_digest(digest: &mut [u8; 20], n: &crate::store::Node) {
     let v = n.value();
     mix_digest(digest, &type_number(v.type_name()).to_be_bytes());

@@ -5,7 +5,7 @@ use super::{acl, int_arg, is, CmdError, CmdResult, Command, Ctx};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 use std::sync::atomic::Ordering::Relaxed;
 
-mod ldouble;
+pub(crate) mod ldouble;
 
 const STR: u64 = acl::STRING;
 

@@ -228,6 +228,12 @@ impl Config {
             let v = d.normalize(value).map_err(|e| {
                 format!("CONFIG SET failed (possibly related to argument '{name}') - {e}")
             })?;
+            // the listener is bound once at start; setting the same address is a no-op
+            if !startup && matches!(d.name, "port" | "bind") && self.values.read()[i] != v {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - the listening address can't be changed at runtime"
+                ));
+            }
             staged.push((i, d, v));
         }
         {
@@ -417,6 +423,24 @@ pub fn normalize_notify(v: &str) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// `maxmemory-clients`: a memory value, or a percentage of maxmemory ("10%").
+pub fn normalize_maxmemory_clients(v: &str) -> Result<String, String> {
+    if let Some(p) = v.strip_suffix('%') {
+        let n = parse_i64(p.as_bytes()).ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+        if n > 100 {
+            return Err("percentage argument must be less or equal to 100".into());
+        }
+        if n < 0 {
+            return Err("argument must be a memory or percent value".into());
+        }
+        return Ok(format!("{n}%"));
+    }
+    match parse_memory(v) {
+        Some(n) if n >= 0 => Ok(n.to_string()),
+        _ => Err("argument must be a memory or percent value".into()),
+    }
 }
 
 /// `save "<seconds> <changes> ..."` or "" to disable.

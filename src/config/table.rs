@@ -2,7 +2,7 @@
 //! Directives that steer features built later are accepted and reported now so tools
 //! and test suites that set them keep working; their effect lands with the feature.
 
-use super::{normalize_cobl, normalize_notify, normalize_save, Directive, Kind, HIDDEN, IMMUTABLE, SENSITIVE};
+use super::{normalize_cobl, normalize_maxmemory_clients, normalize_notify, normalize_save, Directive, Kind, HIDDEN, IMMUTABLE, SENSITIVE};
 
 const I32: i64 = i32::MAX as i64;
 const LL: i64 = i64::MAX;
@@ -56,8 +56,8 @@ const POLICIES: &[&str] = &[
 
 pub static DIRECTIVES: &[Directive] = &[
     // network
-    im(d("bind", Kind::Str, "127.0.0.1 -::1")),
-    im(d("port", Kind::Int(0, 65535), "6379")),
+    d("bind", Kind::Str, "127.0.0.1 -::1"),
+    d("port", Kind::Int(0, 65535), "6379"),
     d("protected-mode", YESNO, "yes"),
     im(d("tcp-backlog", Kind::Int(0, I32), "511")),
     d("timeout", Kind::Int(0, I32), "0"),
@@ -100,7 +100,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     d("maxmemory-samples", Kind::Int(1, 64), "5"),
     d("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
-    d("maxmemory-clients", Kind::Str, "0"),
+    d("maxmemory-clients", Kind::Special(normalize_maxmemory_clients), "0"),
     d("lfu-log-factor", Kind::Int(0, I32), "10"),
     d("lfu-decay-time", Kind::Int(0, I32), "1"),
     d("replica-ignore-maxmemory", YESNO, "yes"),
@@ -145,7 +145,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
     d("import-mode", YESNO, "no"),
     d("rdb-key-save-delay", Kind::Int(i32::MIN as i64, I32), "0"),
-    d("key-load-delay", Kind::Int(i32::MIN as i64, I32), "0"),
+    hidden(d("key-load-delay", Kind::Int(i32::MIN as i64, I32), "0")),
     // scripting
     a("busy-reply-threshold", "lua-time-limit", Kind::Int(0, LL), "5000"),
     d("lua-replicate-commands", YESNO, "yes"),
@@ -175,6 +175,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("stream-node-max-entries", Kind::Int(0, LL), "100"),
     // replication (accepted for tools; ferrokey is always a primary)
     a("replica-read-only", "slave-read-only", YESNO, "yes"),
+    im(a("replicaof", "slaveof", Kind::Str, "")),
     d("replica-serve-stale-data", YESNO, "yes"),
     d("repl-diskless-sync", YESNO, "yes"),
     d("repl-diskless-sync-delay", Kind::Int(0, I32), "5"),
@@ -207,5 +208,4 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tracking-table-max-keys", Kind::Int(0, LL), "1000000"),
     d("extended-redis-compatibility", YESNO, "no"),
     d("lua-enable-insecure-api", YESNO, "no"),
-    hidden(d("key-load-delay-ms", Kind::Int(0, LL), "0")),
 ];
