@@ -119,6 +119,9 @@ stop_server() {
     SERVER_PID=""
 }
 trap stop_server EXIT
+# so an interrupted run (Ctrl-C, CI timeout) still stops its server
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Starts ferrokey on the first free port from $PORT; the port stays the same
 # across units unless something else grabbed it meanwhile.

@@ -3,9 +3,9 @@
 #
 # Usage: scripts/fuzz.sh [TARGET] [SECONDS]     (defaults: decoder 60)
 #
-# cargo-fuzz (`cargo +nightly fuzz run decoder`) works too where a nightly
-# toolchain is installed; this script passes the same coverage flags as
-# `cargo fuzz run -s none` so no nightly is needed. The corpus grows in
+# fuzz/ has cargo-fuzz's layout (`cargo +nightly fuzz run decoder` where a
+# nightly toolchain is installed); this script passes the coverage flags that
+# `cargo fuzz run -s none` would, which the stable compiler accepts. The corpus grows in
 # fuzz/corpus/TARGET and crashes land in fuzz/artifacts/TARGET (both ignored
 # by git).
 set -euo pipefail

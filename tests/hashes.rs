@@ -355,6 +355,11 @@ fn hrandfield_shapes_and_counts() {
     assert_eq!(texts(&c.cmd("HRANDFIELD h -5 WITHVALUES")).len(), 10);
     // a large negative count streams its reply without sizing anything by the count
     assert_eq!(c.cmd("HRANDFIELD h -200000").items().len(), 200000);
+    // one that could only exhaust memory is refused at once
+    assert_eq!(
+        c.cmd("HRANDFIELD h -9223372036854775807"),
+        err("ERR HRANDFIELD reply too large")
+    );
 
     c.cmd("HELLO 3");
     let r = c.cmd("HRANDFIELD h -4 WITHVALUES");

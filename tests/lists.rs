@@ -312,6 +312,24 @@ fn encoding_follows_element_count_limit() {
 }
 
 #[test]
+fn quicklist_converts_back_only_from_a_single_node() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd("CONFIG SET list-max-listpack-size 2"), R::ok());
+    for (i, e) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+        assert_eq!(c.cmd(&format!("RPUSH l {e}")), int(i as i64 + 1));
+    }
+    assert_eq!(encoding(&mut c, "l"), "quicklist");
+    // two elements left, but in two nodes
+    assert_eq!(c.cmd("LREM l 0 b"), int(1));
+    assert_eq!(c.cmd("LTRIM l 0 1"), R::ok());
+    assert_eq!(c.cmd("LRANGE l 0 -1"), bulks(&["a", "c"]));
+    assert_eq!(encoding(&mut c, "l"), "quicklist");
+    assert_eq!(c.cmd("LPOP l"), R::bulk("a"));
+    assert_eq!(encoding(&mut c, "l"), "listpack");
+}
+
+#[test]
 fn encoding_follows_byte_size_limit() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();

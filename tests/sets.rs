@@ -549,3 +549,39 @@ fn command_metadata() {
     assert_eq!(sadd[1], int(-3));
     assert_eq!(sadd[3], int(1));
 }
+
+/// Keyspace changes as Valkey counts them (INFO's rdb_changes_since_last_save).
+#[test]
+fn dirty_counts_follow_valkey() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let dirty = |c: &mut Raw| -> i64 {
+        let info = c.cmd("INFO persistence").text();
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    let step = |c: &mut Raw, cmd: &str, expect: i64| {
+        let before = dirty(c);
+        c.cmd(cmd);
+        assert_eq!(dirty(c) - before, expect, "{cmd}");
+    };
+    step(&mut c, "SADD a 1 2 3 4", 4);
+    step(&mut c, "SADD a 1 5 6", 2);
+    step(&mut c, "SADD b 3 4 5 x", 4);
+    step(&mut c, "SREM a 1 9", 1);
+    step(&mut c, "SMOVE a b 5", 1);
+    step(&mut c, "SMOVE a b 6", 2);
+    step(&mut c, "SMOVE a b nope", 0);
+    step(&mut c, "SPOP a 0", 0);
+    step(&mut c, "SINTERSTORE d a b", 1);
+    step(&mut c, "SINTERSTORE d a nokey", 1);
+    step(&mut c, "SINTERSTORE d a nokey", 0);
+    step(&mut c, "SUNIONSTORE d a b", 1);
+    step(&mut c, "SPOP d 2", 2);
+    step(&mut c, "SPOP d 100", 4);
+    step(&mut c, "SPOP b", 1);
+    step(&mut c, "SINTER a b", 0);
+    step(&mut c, "SRANDMEMBER a 3", 0);
+}

@@ -371,6 +371,13 @@ fn set_operations() {
         arr(&["y", "inf", "z", "inf"])
     );
     assert_eq!(c.cmd("ZDIFF 2 a b WITHSCORES"), arr(&["x", "1"]));
+    c.cmd("ZADD neg 1 m");
+    assert_eq!(
+        c.cmd("ZUNION 1 neg WEIGHTS -0 WITHSCORES"),
+        arr(&["m", "-0"])
+    );
+    assert_eq!(c.cmd("ZUNIONSTORE nd 1 neg WEIGHTS -0"), int(1));
+    assert_eq!(c.cmd("ZSCORE nd m"), b("0"));
     assert_eq!(c.cmd("ZDIFF 2 a b AGGREGATE SUM"), err(SYNTAX));
     assert_eq!(c.cmd("ZUNIONSTORE d 2 a b"), int(4));
     assert_eq!(
@@ -498,4 +505,77 @@ fn dirty_counts() {
     assert_eq!(dirty(&mut c), d0 + 3);
     c.cmd("ZPOPMIN z 2");
     assert_eq!(dirty(&mut c), d0 + 5);
+}
+
+#[test]
+fn plain_sets_count_with_score_one() {
+    let (_s, mut c) = server();
+    if c.cmd("SADD s 1 2 x").is_err() {
+        return; // no set family in this build
+    }
+    c.cmd("ZADD z 1 x 5 y");
+    assert_eq!(
+        c.cmd("ZUNION 2 s z WITHSCORES"),
+        arr(&["1", "1", "2", "1", "x", "2", "y", "5"])
+    );
+    assert_eq!(
+        c.cmd("ZINTER 2 s z WEIGHTS 3 2 WITHSCORES"),
+        arr(&["x", "5"])
+    );
+    assert_eq!(c.cmd("ZDIFF 2 s z"), arr(&["1", "2"]));
+    assert_eq!(c.cmd("ZINTERCARD 2 s z"), int(1));
+    assert_eq!(c.cmd("ZDIFFSTORE d 2 z s"), int(1));
+    assert_eq!(c.cmd("ZRANGE d 0 -1 WITHSCORES"), arr(&["y", "5"]));
+}
+
+#[test]
+fn score_parsing_follows_strtod() {
+    let (_s, mut c) = server();
+    // out of range scores are refused, hexadecimal ones accepted
+    assert_eq!(c.cmd("ZADD z 1e400 a"), err(NOT_FLOAT));
+    assert_eq!(c.cmd("ZADD z 1e-400 a"), err(NOT_FLOAT));
+    assert_eq!(c.cmd("ZADD z 0x1p3 a 0X.8 b -0x10 c"), int(3));
+    assert_eq!(c.cmd("ZADD z 0x a"), err(NOT_FLOAT));
+    assert_eq!(c.cmd("ZADD z 1e a"), err(NOT_FLOAT));
+    assert_eq!(
+        c.cmd("ZADD z .5 e 5. f infinity g -Infinity i +5 j"),
+        int(5)
+    );
+    assert_eq!(
+        c.cmd("ZRANGE z 0 -1 WITHSCORES"),
+        arr(&[
+            "i", "-inf", "c", "-16", "b", "0.5", "e", "0.5", "f", "5", "j", "5", "a", "8", "g",
+            "inf"
+        ])
+    );
+    assert_eq!(c.cmd("ZINCRBY z 1e400 a"), err(NOT_FLOAT));
+    assert_eq!(c.cmd("ZADD z \"\" abc"), err(NOT_FLOAT));
+    // range bounds are plain strtod: overflow is infinity, hex works, "(" alone is 0
+    assert_eq!(c.cmd("ZCOUNT z -1e400 +1e400"), int(8));
+    assert_eq!(c.cmd("ZCOUNT z (0x1p3 +inf"), int(1));
+    assert_eq!(c.cmd("ZCOUNT z ( 1"), int(2));
+    assert_eq!(
+        c.cmdv(&[b"ZCOUNT", b"z", b"1 ", b"10"]),
+        err("ERR min or max is not a float")
+    );
+    assert_eq!(
+        c.cmd("ZUNION 1 z WEIGHTS 1e400"),
+        err("ERR weight value is not a float")
+    );
+}
+
+#[test]
+fn lex_ranges_check_both_ends_first() {
+    let (_s, mut c) = server();
+    c.cmd("ZADD z -inf b 1 c 2 d 2 e 3 f inf a");
+    // the last member sorts below "[c", so Valkey answers empty before walking
+    assert_eq!(c.cmd("ZRANGEBYLEX z [c [e"), arr(&[]));
+    assert_eq!(c.cmd("ZLEXCOUNT z [c [e"), int(0));
+    assert_eq!(c.cmd("ZREMRANGEBYLEX z [c [e"), int(0));
+    c.cmd("ZADD m 0 a 0 b 1 c 0 d");
+    assert_eq!(c.cmd("ZRANGEBYLEX m - +"), arr(&["a", "b", "d", "c"]));
+    // the walk stops at the first member past the far bound, in score order
+    assert_eq!(c.cmd("ZRANGEBYLEX m [b [d"), arr(&["b", "d", "c"]));
+    assert_eq!(c.cmd("ZREVRANGEBYLEX m [d [b"), arr(&["c", "d", "b"]));
+    assert_eq!(c.cmd("ZRANGEBYLEX m - ["), arr(&[]));
 }

@@ -425,6 +425,20 @@ fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
     // repeats allowed: independent draws, in random order
     if l < 0 || count == 1 {
+        // refuse up front what could only end at the cap after a long time
+        let bulk_len = |n: usize| n + itoa::Buffer::new().format(n).len() + 5;
+        let smallest = h
+            .iter()
+            .map(|(f, v)| {
+                bulk_len(f.len())
+                    + if withvalues { bulk_len(v.len()) } else { 0 }
+                    + if withvalues && resp3 { 4 } else { 0 }
+            })
+            .min()
+            .unwrap_or(0) as u64;
+        if count.saturating_mul(smallest) > RANDFIELD_MAX_REPLY_BYTES as u64 {
+            return Err(CmdError::err("HRANDFIELD reply too large"));
+        }
         let start = out.len();
         out.array(header(count));
         for _ in 0..count {
@@ -484,37 +498,9 @@ fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// A scan cursor as Valkey's `string2ull`: a canonical non-negative integer, or what
-/// C's `strtoull` accepts over the whole argument (up to a NUL byte).
-fn parse_cursor(a: &[u8]) -> Option<u64> {
-    if let Some(n) = parse_i64(a) {
-        return u64::try_from(n).ok();
-    }
-    let a = a.iter().position(|&c| c == 0).map_or(a, |end| &a[..end]);
-    let start = a
-        .iter()
-        .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        .unwrap_or(a.len());
-    let rest = &a[start..];
-    let (neg, digits) = match rest.first() {
-        Some(b'-') => (true, &rest[1..]),
-        Some(b'+') => (false, &rest[1..]),
-        _ => (false, rest),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let v = digits.iter().try_fold(0u64, |v, &c| {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v.checked_mul(10)?.checked_add((c - b'0') as u64)
-    })?;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn hscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let cursor = parse_cursor(args[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let cursor =
+        super::keys::parse_cursor(args[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
     let mut shard = ctx.db().lock(args[1]);
     let Some(h) = read_hash(&mut shard, args[1], ctx.now)? else {
         ctx.out.array(2);

@@ -580,7 +580,7 @@ fn linsert(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.out.int(-1);
         return Ok(());
     };
-    l.insert(pos + after as usize, args[4]);
+    l.insert(pos, after, args[4]);
     let len = l.len();
     ctx.dirty += 1;
     ctx.out.int(len as i64);
@@ -676,6 +676,7 @@ fn move_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
         };
         l.grow_for(fill, [&*v]);
         l.push(to, &v);
+        l.shrink(fill);
         ctx.dirty += 1;
         ctx.out.bulk(&v);
         return Ok(());

@@ -1,11 +1,9 @@
 //! Sorted set commands.
 
 use super::flags::*;
-use super::{
-    acl, float_arg, glob_match, int_arg, is, parse_f64, CmdError, CmdResult, Command, Ctx,
-};
+use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
 use crate::protocol::Reply;
-use crate::store::zset::{Limits, ZSet};
+use crate::store::zset::{entry_cmp, Limits, ZSet};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 use rand::Rng;
 use std::collections::HashMap;
@@ -14,6 +12,8 @@ const Z: u64 = acl::SORTEDSET;
 const G: &str = "sorted-set";
 
 const LOG_N: &str = "O(log(N)) where N is the number of elements in the sorted set.";
+const COUNT_CX: &str = "O(log(N)) with N being the number of elements in the sorted set.";
+const BY_CX: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).";
 const RANGE_CX: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.";
 const REMRANGE_CX: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.";
 
@@ -47,11 +47,11 @@ pub static COMMANDS: &[Command] = &[
     Command::new("zcount", 4, READONLY | FAST, zcount)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "2.0.0", "Returns the count of members in a sorted set that have scores within a range.", LOG_N),
+        .doc(G, "2.0.0", "Returns the count of members in a sorted set that have scores within a range.", COUNT_CX),
     Command::new("zlexcount", 4, READONLY | FAST, zlexcount)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "2.8.9", "Returns the number of members in a sorted set within a lexicographical range.", LOG_N),
+        .doc(G, "2.8.9", "Returns the number of members in a sorted set within a lexicographical range.", COUNT_CX),
     Command::new("zscore", 3, READONLY | FAST, zscore)
         .keys(1, 1, 1)
         .acl(Z)
@@ -68,11 +68,11 @@ pub static COMMANDS: &[Command] = &[
     Command::new("zrank", -3, READONLY | FAST, zrank)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", LOG_N),
+        .doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.", "O(log(N))"),
     Command::new("zrevrank", -3, READONLY | FAST, zrevrank)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", LOG_N),
+        .doc(G, "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.", "O(log(N))"),
     Command::new("zrange", -4, READONLY, zrange)
         .keys(1, 1, 1)
         .acl(Z)
@@ -89,7 +89,7 @@ pub static COMMANDS: &[Command] = &[
     Command::new("zrangebyscore", -4, READONLY, zrangebyscore)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "1.0.5", "Returns members in a sorted set within a range of scores.", RANGE_CX),
+        .doc(G, "1.0.5", "Returns members in a sorted set within a range of scores.", BY_CX),
     Command::new("zrevrangebyscore", -4, READONLY, zrevrangebyscore)
         .keys(1, 1, 1)
         .acl(Z)
@@ -97,12 +97,12 @@ pub static COMMANDS: &[Command] = &[
             G,
             "2.2.0",
             "Returns members in a sorted set within a range of scores in reverse order.",
-            RANGE_CX,
+            BY_CX,
         ),
     Command::new("zrangebylex", -4, READONLY, zrangebylex)
         .keys(1, 1, 1)
         .acl(Z)
-        .doc(G, "2.8.9", "Returns members in a sorted set within a lexicographical range.", RANGE_CX),
+        .doc(G, "2.8.9", "Returns members in a sorted set within a lexicographical range.", BY_CX),
     Command::new("zrevrangebylex", -4, READONLY, zrevrangebylex)
         .keys(1, 1, 1)
         .acl(Z)
@@ -110,7 +110,7 @@ pub static COMMANDS: &[Command] = &[
             G,
             "2.8.9",
             "Returns members in a sorted set within a lexicographical range in reverse order.",
-            RANGE_CX,
+            BY_CX,
         ),
     Command::new("zrevrange", -4, READONLY, zrevrange)
         .keys(1, 1, 1)
@@ -330,6 +330,103 @@ fn emit(out: &mut Reply, items: &[(&[u8], f64)], withscores: bool) {
 // ---------------------------------------------------------------------------------
 // ranges
 
+/// C's `strtod` over the whole argument: leading whitespace, an optional sign, then a
+/// decimal or hexadecimal number or an inf/infinity/nan spelling. Also says whether the
+/// value went out of range (ERANGE: overflow to infinity, or underflow to zero).
+fn strtod(a: &[u8]) -> Option<(f64, bool)> {
+    let s = std::str::from_utf8(a).ok()?;
+    let t = s.trim_start_matches([' ', '\t', '\n', '\u{b}', '\u{c}', '\r']);
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = body.to_ascii_lowercase();
+    let sign = |v: f64| if neg { -v } else { v };
+    if lower == "inf" || lower == "infinity" {
+        return Some((sign(f64::INFINITY), false));
+    }
+    if lower == "nan" {
+        return Some((f64::NAN, false));
+    }
+    let (v, nonzero) = if let Some(hex) = lower.strip_prefix("0x") {
+        parse_hex(hex)?
+    } else {
+        let ok = !lower.is_empty()
+            && lower
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-'))
+            && lower
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == b'.');
+        if !ok {
+            return None;
+        }
+        let v: f64 = lower.parse().ok()?;
+        let mantissa = lower.split('e').next().unwrap_or("");
+        (v, mantissa.bytes().any(|c| matches!(c, b'1'..=b'9')))
+    };
+    let erange = v.is_infinite() || (v == 0.0 && nonzero);
+    Some((sign(v), erange))
+}
+
+/// A hexadecimal float body after "0x": digits, an optional fraction and an optional
+/// binary exponent ("p" followed by a signed decimal).
+fn parse_hex(h: &str) -> Option<(f64, bool)> {
+    let (mant, exp) = match h.split_once('p') {
+        Some((m, e)) => (m, Some(e)),
+        None => (h, None),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0.0f64;
+    let mut nonzero = false;
+    for c in int.chars() {
+        let d = c.to_digit(16)?;
+        nonzero |= d != 0;
+        v = v * 16.0 + d as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        let d = c.to_digit(16)?;
+        nonzero |= d != 0;
+        v += d as f64 * scale;
+        scale /= 16.0;
+    }
+    if let Some(e) = exp {
+        let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let e: i32 = e.parse().unwrap_or(if e.starts_with('-') {
+            i32::MIN
+        } else {
+            i32::MAX
+        });
+        v *= 2f64.powi(e.clamp(-2000, 2000));
+    }
+    Some((v, nonzero))
+}
+
+/// A double argument as Valkey's `getDoubleFromObject` reads it: no leading space, not
+/// NaN, and not out of range.
+fn double_arg(a: &[u8]) -> Option<f64> {
+    if a.first().is_some_and(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match strtod(a)? {
+        (v, false) if !v.is_nan() => Some(v),
+        _ => None,
+    }
+}
+
+fn score_arg(a: &[u8]) -> Result<f64, CmdError> {
+    double_arg(a).ok_or(CmdError::NotFloat)
+}
+
 #[derive(Clone, Copy, Debug)]
 struct ScoreRange {
     min: f64,
@@ -348,7 +445,10 @@ fn score_bound(a: &[u8]) -> Option<(f64, bool)> {
     if rest.is_empty() {
         return Some((0.0, ex));
     }
-    parse_f64(rest).map(|v| (v, ex))
+    match strtod(rest) {
+        Some((v, _)) if !v.is_nan() => Some((v, ex)),
+        _ => None,
+    }
 }
 
 impl ScoreRange {
@@ -486,6 +586,15 @@ fn select<'z>(z: &'z ZSet, r: &Range, rev: bool, offset: i64, limit: i64) -> Vec
         },
         Range::Score(sr) => {
             let sr = *sr;
+            if sr.min > sr.max {
+                return Vec::new();
+            }
+            let window = z.score_window(sr.min, sr.max);
+            let it: Box<dyn Iterator<Item = (&'z [u8], f64)> + 'z> = if rev {
+                Box::new(window.rev())
+            } else {
+                Box::new(window)
+            };
             let near = move |s: f64| if rev { sr.lte_max(s) } else { sr.gte_min(s) };
             let far = move |s: f64| if rev { sr.gte_min(s) } else { sr.lte_max(s) };
             it.skip_while(|(_, s)| !near(*s))
@@ -496,6 +605,15 @@ fn select<'z>(z: &'z ZSet, r: &Range, rev: bool, offset: i64, limit: i64) -> Vec
         }
         Range::Lex(lr) => {
             let lr = *lr;
+            // Valkey first checks the range against both ends of the set, which decides
+            // the answer when members with different scores are not in lex order
+            let (Some((first, _)), Some((last, _))) = (z.iter().next(), z.iter().next_back())
+            else {
+                return Vec::new();
+            };
+            if !lr.gte_min(last) || !lr.lte_max(first) {
+                return Vec::new();
+            }
             it.skip_while(|(m, _)| if rev { !lr.lte_max(m) } else { !lr.gte_min(m) })
                 .take_while(|(m, _)| if rev { lr.gte_min(m) } else { lr.lte_max(m) })
                 .skip(offset)
@@ -563,13 +681,13 @@ fn zadd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     }
     let pairs = args[i..]
         .chunks_exact(2)
-        .map(|p| Ok((float_arg(p[0])?, p[1])))
+        .map(|p| Ok((score_arg(p[0])?, p[1])))
         .collect::<Result<Vec<(f64, &[u8])>, CmdError>>()?;
     zadd_generic(ctx, args[1], f, &pairs)
 }
 
 fn zincrby(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let by = float_arg(args[2])?;
+    let by = score_arg(args[2])?;
     let f = AddFlags {
         incr: true,
         ..AddFlags::default()
@@ -783,10 +901,17 @@ fn remrange_generic(ctx: &mut Ctx, key: &[u8], r: Range) -> CmdResult {
                 None => 0,
             },
             _ => {
-                let victims: Vec<Vec<u8>> = select(z, &r, false, 0, -1)
-                    .into_iter()
-                    .map(|(m, _)| m.to_vec())
-                    .collect();
+                let picked = match &r {
+                    // Valkey's skiplist deletion walks without first checking the range
+                    // against both ends, unlike every other lex lookup
+                    Range::Lex(lr) if z.encoding() == "skiplist" => z
+                        .iter()
+                        .skip_while(|(m, _)| !lr.gte_min(m))
+                        .take_while(|(m, _)| lr.lte_max(m))
+                        .collect(),
+                    _ => select(z, &r, false, 0, -1),
+                };
+                let victims: Vec<Vec<u8>> = picked.into_iter().map(|(m, _)| m.to_vec()).collect();
                 let set: std::collections::HashSet<&[u8]> =
                     victims.iter().map(Vec::as_slice).collect();
                 z.remove_where(|m, _| set.contains(m))
@@ -1268,7 +1393,7 @@ fn setop_generic(ctx: &mut Ctx, args: &[&[u8]], op: SetOp, dst: Option<&[u8]>) -
         let a = args[j];
         if op != SetOp::Diff && is(a, "weights") && left >= keys.len() {
             for (i, w) in weights.iter_mut().enumerate() {
-                *w = parse_f64(args[j + 1 + i])
+                *w = double_arg(args[j + 1 + i])
                     .ok_or_else(|| CmdError::msg("ERR weight value is not a float"))?;
             }
             j += keys.len();
@@ -1299,14 +1424,10 @@ fn setop_generic(ctx: &mut Ctx, args: &[&[u8]], op: SetOp, dst: Option<&[u8]>) -
         }
         None => {
             drop(locks);
-            let z = ZSet::from_entries(
-                result,
-                Limits {
-                    entries: usize::MAX,
-                    value: usize::MAX,
-                },
-            );
-            let items: Vec<(&[u8], f64)> = z.iter().collect();
+            // a reply comes straight from the full encoding in Valkey, so -0 keeps its sign
+            let mut result = result;
+            result.sort_by(|a, b| entry_cmp((a.1, &a.0), (b.1, &b.0)));
+            let items: Vec<(&[u8], f64)> = result.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
             emit(ctx.out, &items, withscores);
         }
     }
@@ -1465,4 +1586,48 @@ fn zscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtod_like_c() {
+        assert_eq!(strtod(b"1.5"), Some((1.5, false)));
+        assert_eq!(strtod(b" -2"), Some((-2.0, false)));
+        assert_eq!(strtod(b"0x1p3"), Some((8.0, false)));
+        assert_eq!(strtod(b"-0X.8"), Some((-0.5, false)));
+        assert_eq!(strtod(b"1e400"), Some((f64::INFINITY, true)));
+        assert_eq!(strtod(b"1e-400"), Some((0.0, true)));
+        assert_eq!(strtod(b"0e-400"), Some((0.0, false)));
+        assert_eq!(strtod(b"-Infinity"), Some((f64::NEG_INFINITY, false)));
+        assert!(strtod(b"nan").is_some_and(|(v, _)| v.is_nan()));
+        for bad in [
+            &b"0x"[..],
+            b"1e",
+            b"e5",
+            b".",
+            b"1 ",
+            b"+-1",
+            b"0x1p",
+            b"1_0",
+            b"",
+        ] {
+            assert_eq!(strtod(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(double_arg(b" 1"), None);
+        assert_eq!(double_arg(b"1e400"), None);
+        assert_eq!(double_arg(b"nan"), None);
+    }
+
+    #[test]
+    fn rank_spans() {
+        assert_eq!(rank_span(0, -1, 3), Some((0, 2)));
+        assert_eq!(rank_span(-100, 100, 3), Some((0, 2)));
+        assert_eq!(rank_span(2, 1, 3), None);
+        assert_eq!(rank_span(3, 5, 3), None);
+        assert_eq!(rank_span(i64::MIN, i64::MIN, 3), None);
+        assert_eq!(rank_span(0, 0, 0), None);
+    }
 }

@@ -446,7 +446,7 @@ pub fn normalize_maxmemory_clients(v: &str) -> Result<String, String> {
 /// `save "<seconds> <changes> ..."` or "" to disable.
 pub fn normalize_save(v: &str) -> Result<String, String> {
     let parts: Vec<&str> = v.split_whitespace().collect();
-    if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+    if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
         return Err("Invalid save parameters".into());
     }
     Ok(parts.join(" "))
@@ -456,10 +456,10 @@ pub fn normalize_save(v: &str) -> Result<String, String> {
 /// full three-class form.
 pub fn normalize_cobl(v: &str) -> Result<String, String> {
     let parts: Vec<&str> = v.split_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
-    let mut classes = vec![
+    let mut classes = [
         ("normal", [0i64, 0, 0]),
         ("replica", [268435456, 67108864, 60]),
         ("pubsub", [33554432, 8388608, 60]),

@@ -93,7 +93,10 @@ impl Reply {
     }
 
     fn push_line(&mut self, s: &[u8]) {
-        self.buf.extend(s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend(
+            s.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -157,7 +160,7 @@ impl Reply {
         self.header(if self.resp3 { b'>' } else { b'*' }, n as i64);
     }
 
-    /// A double; a bulk string for RESP2, formatted like Valkey's `%.17g`.
+    /// A double; a bulk string for RESP2, formatted as Valkey does.
     pub fn double(&mut self, d: f64) {
         let s = format_double(d);
         if self.resp3 {
@@ -211,7 +214,10 @@ impl Reply {
     }
 }
 
-/// Formats a double as Valkey does for replies (`%.17g`, with inf/-inf/nan spelled out).
+/// Formats a double as Valkey's `d2string` does for replies: integral values that fit
+/// comfortably in an i64 print as integers, everything else as the shortest digits
+/// that round-trip, laid out by fpconv's rules (plain for moderate exponents,
+/// scientific otherwise).
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
@@ -219,39 +225,65 @@ pub fn format_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    format_g17(d)
-}
-
-/// `%.17g`: 17 significant digits, shortest of fixed/exponent form, trailing zeros cut.
-pub fn format_g17(d: f64) -> String {
-    format_g(d, 17)
-}
-
-/// `%.<prec>g` as C's printf.
-pub fn format_g(d: f64, prec: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
-    let prec = prec.max(1);
-    let e = format!("{:.*e}", prec - 1, d);
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= prec as i32 {
-        let mant = trim_zeros(mant);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{}{:02}", mant, sign, exp.abs())
-    } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-        trim_zeros(&format!("{:.*}", decimals, d)).to_string()
+    const HALF_MAX: f64 = (i64::MAX / 2) as f64;
+    if d.fract() == 0.0 && (-HALF_MAX..=HALF_MAX).contains(&d) {
+        return (d as i64).to_string();
     }
+    fpconv(d)
 }
 
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
+/// fpconv's layout of the shortest round-trip digits of `d`.
+fn fpconv(d: f64) -> String {
+    // "{:e}" yields the shortest round-trip digits: "-1.2345e-7"
+    let sci = format!("{:e}", d);
+    let neg = sci.starts_with('-');
+    let body = sci.trim_start_matches('-');
+    let (mant, e10) = body.split_once('e').unwrap_or((body, "0"));
+    let e10: i32 = e10.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let nd = digits.len() as i32;
+    // value = digits * 10^k
+    let k = e10 - (nd - 1);
+    let exp = (k + nd - 1).abs();
+    let mut out = String::with_capacity(24);
+    if neg {
+        out.push('-');
     }
+    if k >= 0 && exp < nd + 7 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', k as usize));
+        return out;
+    }
+    if k < 0 && (k > -7 || exp < 4) {
+        let offset = nd - k.abs();
+        if offset <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-offset) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..offset as usize]);
+            out.push('.');
+            out.push_str(&digits[offset as usize..]);
+        }
+        return out;
+    }
+    let keep = (nd as usize).min(18 - neg as usize);
+    out.push_str(&digits[..1]);
+    if keep > 1 {
+        out.push('.');
+        out.push_str(&digits[1..keep]);
+    }
+    out.push('e');
+    out.push(if e10 < 0 { '-' } else { '+' });
+    out.push_str(&exp.to_string());
+    out
 }
 
 #[cfg(test)]
@@ -286,15 +318,35 @@ mod tests {
     }
 
     #[test]
-    fn g17_matches_c() {
-        assert_eq!(format_g17(10.5), "10.5");
-        assert_eq!(format_g17(3.0), "3");
-        assert_eq!(format_g17(0.1), "0.10000000000000001");
-        assert_eq!(format_g17(1e20), "1e+20");
-        assert_eq!(format_g17(1.5e-7), "1.4999999999999999e-07");
-        assert_eq!(format_g17(-2.0), "-2");
-        assert_eq!(format_g(5.0e17, 17), "5e+17");
-        assert_eq!(format_g(123456.0, 17), "123456");
+    fn doubles_match_valkey() {
+        // each pair was read back from valkey-server 8 with ZADD + ZSCORE
+        for (v, want) in [
+            (0.1, "0.1"),
+            (1e17, "100000000000000000"),
+            (2e300, "2e+300"),
+            (1.5e-7, "1.5e-7"),
+            (123456789012345678.0, "123456789012345680"),
+            (1e21, "1e+21"),
+            (3.0, "3"),
+            (1e-5, "0.00001"),
+            (12345.678, "12345.678"),
+            (1e20, "1e+20"),
+            (123456789.123, "123456789.123"),
+            (-2.5e-10, "-2.5e-10"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (0.000001, "0.000001"),
+            (0.0000001, "1e-7"),
+            (1e18, "1000000000000000000"),
+            (1e19, "1e+19"),
+            (1.5e19, "1.5e+19"),
+            (12345678901234567890.0, "12345678901234567000"),
+            (1.5e-6, "1.5e-6"),
+            (-0.0, "-0"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(format_double(v), want, "formatting {v:e}");
+        }
     }
 
     #[test]

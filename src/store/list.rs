@@ -3,8 +3,9 @@
 //!
 //! Elements always live in one ring of boxed byte strings; what changes with the
 //! encoding is the label OBJECT ENCODING reports and the conversion bookkeeping. The
-//! size that decides conversions is what Valkey's listpack would take for the same
-//! elements, so the switch happens at exactly the element where Valkey's does.
+//! sizes that decide conversions are what Valkey's listpack would take for the same
+//! elements, and a quicklist keeps the counts and sizes of the nodes Valkey would
+//! have (not their contents), so both switches happen where Valkey's do.
 
 use std::collections::VecDeque;
 
@@ -21,7 +22,13 @@ pub struct List {
     items: VecDeque<Box<[u8]>>,
     /// Bytes a listpack holding every element would occupy.
     lp_bytes: usize,
-    quick: bool,
+    /// While quicklist-encoded: where Valkey's node boundaries would fall. Valkey only
+    /// returns to a listpack from a single packed node, so the boundaries decide when.
+    nodes: Option<VecDeque<QNode>>,
+    /// `list-max-listpack-size` when the quicklist was made: like Valkey's, node
+    /// boundaries keep following it after a CONFIG SET; only conversions use the
+    /// current value.
+    fill: i64,
 }
 
 /// Where an element goes or comes from.
@@ -85,6 +92,75 @@ fn entry_size(s: &[u8]) -> usize {
     body + back
 }
 
+/// One quicklist node: how many elements it holds and its listpack size (for a plain
+/// node, the element's own length).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct QNode {
+    count: usize,
+    bytes: usize,
+    plain: bool,
+}
+
+impl QNode {
+    fn packed(es: usize) -> QNode {
+        QNode {
+            count: 1,
+            bytes: LP_OVERHEAD + es,
+            plain: false,
+        }
+    }
+
+    /// A node holding just `v`: plain when the element is too large for any node.
+    fn single(fill: i64, v: &[u8]) -> QNode {
+        if is_large(fill, v.len()) {
+            QNode {
+                count: 1,
+                bytes: v.len(),
+                plain: true,
+            }
+        } else {
+            QNode::packed(entry_size(v))
+        }
+    }
+}
+
+/// Valkey's per-entry estimate when deciding whether a node takes one more element.
+const SIZE_ESTIMATE_OVERHEAD: usize = 11;
+
+/// The listpack size of `count` elements from `first`.
+fn lp_size(items: &VecDeque<Box<[u8]>>, first: usize, count: usize) -> usize {
+    let end = first.saturating_add(count).min(items.len());
+    LP_OVERHEAD
+        + items
+            .range(first.min(end)..end)
+            .map(|e| entry_size(e))
+            .sum::<usize>()
+}
+
+/// Valkey's `isLargeElement`: such an element gets a plain node of its own.
+fn is_large(fill: i64, sz: usize) -> bool {
+    if fill >= 0 {
+        sz > SIZE_SAFETY_LIMIT
+    } else {
+        sz > node_limits(fill).0
+    }
+}
+
+/// Valkey's `_quicklistNodeAllowInsert`.
+fn allow_insert(fill: i64, n: Option<&QNode>, sz: usize) -> bool {
+    match n {
+        Some(n) if !n.plain && !is_large(fill, sz) => {
+            !exceeds(fill, n.bytes + sz + SIZE_ESTIMATE_OVERHEAD, n.count + 1)
+        }
+        _ => false,
+    }
+}
+
+/// Valkey's `_quicklistNodeAllowMerge`.
+fn allow_merge(fill: i64, a: &QNode, b: &QNode) -> bool {
+    !a.plain && !b.plain && !exceeds(fill, a.bytes + b.bytes - LP_OVERHEAD, a.count + b.count)
+}
+
 impl Default for List {
     fn default() -> List {
         List::new()
@@ -96,7 +172,8 @@ impl List {
         List {
             items: VecDeque::new(),
             lp_bytes: LP_OVERHEAD,
-            quick: false,
+            nodes: None,
+            fill: -2,
         }
     }
 
@@ -112,11 +189,15 @@ impl List {
     pub fn mem_usage(&self) -> usize {
         self.items.capacity() * std::mem::size_of::<Box<[u8]>>()
             + self.items.iter().map(|e| e.len()).sum::<usize>()
+            + self
+                .nodes
+                .as_ref()
+                .map_or(0, |n| n.capacity() * std::mem::size_of::<QNode>())
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        if self.quick {
+        if self.nodes.is_some() {
             "quicklist"
         } else {
             "listpack"
@@ -127,7 +208,7 @@ impl List {
     /// outgrow `fill` (Valkey's `listTypeTryConvertListpack`, which counts the raw
     /// argument lengths, not their encoded size).
     pub fn grow_for<'a>(&mut self, fill: i64, elems: impl IntoIterator<Item = &'a [u8]>) {
-        if self.quick {
+        if self.nodes.is_some() {
             return;
         }
         let (mut bytes, mut count) = (0usize, 0usize);
@@ -140,25 +221,55 @@ impl List {
             self.lp_bytes.saturating_add(bytes),
             self.len() + count,
         ) {
-            self.quick = true;
+            // the whole listpack becomes the first node
+            let mut nodes = VecDeque::new();
+            if !self.is_empty() {
+                nodes.push_back(QNode {
+                    count: self.len(),
+                    bytes: self.lp_bytes,
+                    plain: false,
+                });
+            }
+            self.nodes = Some(nodes);
+            self.fill = fill;
         }
     }
 
-    /// After removing or replacing elements: back to the compact layout once the list
-    /// fits in half a node (Valkey's hysteresis, so a list at the boundary does not
-    /// flip on every push and pop).
+    /// After removing or replacing elements: back to the compact layout once a single
+    /// packed node is left and it fits in half a node (Valkey's hysteresis, so a list
+    /// at the boundary does not flip on every push and pop).
     pub fn shrink(&mut self, fill: i64) {
-        if !self.quick {
+        let Some(nodes) = &self.nodes else {
             return;
-        }
+        };
         let (size, count) = node_limits(fill);
-        if self.lp_bytes <= size / 2 && self.len() <= count / 2 {
-            self.quick = false;
+        if let (1, Some(n)) = (nodes.len(), nodes.front()) {
+            if !n.plain && n.bytes <= size / 2 && n.count <= count / 2 {
+                self.nodes = None;
+            }
         }
     }
 
     pub fn push(&mut self, end: End, v: &[u8]) {
-        self.lp_bytes += entry_size(v);
+        let es = entry_size(v);
+        self.lp_bytes += es;
+        let fill = self.fill;
+        if let Some(nodes) = &mut self.nodes {
+            let edge = match end {
+                End::Head => nodes.front_mut(),
+                End::Tail => nodes.back_mut(),
+            };
+            match edge {
+                Some(n) if allow_insert(fill, Some(n), v.len()) => {
+                    n.count += 1;
+                    n.bytes += es;
+                }
+                _ => match end {
+                    End::Head => nodes.push_front(QNode::single(fill, v)),
+                    End::Tail => nodes.push_back(QNode::single(fill, v)),
+                },
+            }
+        }
         let b: Box<[u8]> = v.into();
         match end {
             End::Head => self.items.push_front(b),
@@ -171,8 +282,67 @@ impl List {
             End::Head => self.items.pop_front(),
             End::Tail => self.items.pop_back(),
         }?;
-        self.lp_bytes -= entry_size(&v);
+        let es = entry_size(&v);
+        self.lp_bytes -= es;
+        if let Some(nodes) = &mut self.nodes {
+            let i = match end {
+                End::Head => 0,
+                End::Tail => nodes.len().saturating_sub(1),
+            };
+            Self::node_take(nodes, i, es, v.len());
+        }
         Some(v)
+    }
+
+    /// One element of `es` listpack bytes (`len` raw) leaves node `i`.
+    fn node_take(nodes: &mut VecDeque<QNode>, i: usize, es: usize, len: usize) {
+        if let Some(n) = nodes.get_mut(i) {
+            n.count = n.count.saturating_sub(1);
+            n.bytes = n.bytes.saturating_sub(if n.plain { len } else { es });
+            if n.count == 0 {
+                nodes.remove(i);
+            }
+        }
+    }
+
+    /// The node holding element `i` and the element's offset in it.
+    fn locate(nodes: &VecDeque<QNode>, mut i: usize) -> Option<(usize, usize)> {
+        for (ni, n) in nodes.iter().enumerate() {
+            if i < n.count {
+                return Some((ni, i));
+            }
+            i -= n.count;
+        }
+        None
+    }
+
+    /// Valkey's `_quicklistMergeNodes` around node `c`.
+    fn merge_around(fill: i64, nodes: &mut VecDeque<QNode>, c: usize) {
+        let mut c = c;
+        let try_merge = |nodes: &mut VecDeque<QNode>, a: usize| -> bool {
+            let (Some(x), Some(y)) = (nodes.get(a), nodes.get(a + 1)) else {
+                return false;
+            };
+            if !allow_merge(fill, x, y) {
+                return false;
+            }
+            let merged = QNode {
+                count: x.count + y.count,
+                bytes: x.bytes + y.bytes - LP_OVERHEAD,
+                plain: false,
+            };
+            nodes[a] = merged;
+            nodes.remove(a + 1);
+            true
+        };
+        if c >= 2 && try_merge(nodes, c - 2) {
+            c -= 1;
+        }
+        try_merge(nodes, c + 1);
+        if c >= 1 && try_merge(nodes, c - 1) {
+            c -= 1;
+        }
+        try_merge(nodes, c);
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
@@ -193,57 +363,223 @@ impl List {
         let Some(slot) = self.items.get_mut(i) else {
             return false;
         };
-        self.lp_bytes = self.lp_bytes - entry_size(slot) + entry_size(v);
+        let (old_es, new_es) = (entry_size(slot), entry_size(v));
+        self.lp_bytes = self.lp_bytes - old_es + new_es;
         *slot = v.into();
+        let fill = self.fill;
+        let Some(nodes) = &mut self.nodes else {
+            return true;
+        };
+        let Some((ni, off)) = Self::locate(nodes, i) else {
+            return true;
+        };
+        let n = nodes[ni];
+        let large = is_large(fill, v.len());
+        if !n.plain
+            && !large
+            && (new_es <= old_es
+                || !exceeds(fill, (n.bytes + new_es).saturating_sub(old_es), n.count))
+        {
+            nodes[ni].bytes = (n.bytes + new_es).saturating_sub(old_es);
+        } else if n.plain {
+            nodes[ni] = QNode::single(fill, v);
+        } else {
+            // Valkey splits after the entry, puts the new element in a node of its own
+            // and deletes the old one from the left part
+            let first = i - off;
+            let left = QNode {
+                count: off,
+                bytes: lp_size(&self.items, first, off),
+                plain: false,
+            };
+            let right_count = n.count - off - 1;
+            let right_bytes = lp_size(&self.items, i + 1, right_count);
+            let mut at = ni;
+            nodes.remove(ni);
+            if left.count > 0 {
+                nodes.insert(at, left);
+                at += 1;
+            }
+            nodes.insert(at, QNode::single(fill, v));
+            if right_count > 0 {
+                nodes.insert(
+                    at + 1,
+                    QNode {
+                        count: right_count,
+                        bytes: right_bytes,
+                        plain: false,
+                    },
+                );
+            }
+            if left.count > 0 {
+                Self::merge_around(fill, nodes, at);
+            }
+        }
         true
     }
 
-    /// Inserts before position `i` (`i == len` appends).
-    pub fn insert(&mut self, i: usize, v: &[u8]) {
-        self.lp_bytes += entry_size(v);
-        self.items.insert(i.min(self.items.len()), v.into());
+    /// Inserts `v` before or after the element at `anchor` (LINSERT's pivot).
+    pub fn insert(&mut self, anchor: usize, after: bool, v: &[u8]) {
+        let es = entry_size(v);
+        self.lp_bytes += es;
+        let pos = (anchor + after as usize).min(self.items.len());
+        let fill = self.fill;
+        if let Some(nodes) = &mut self.nodes {
+            if let Some((ni, off)) = Self::locate(nodes, anchor) {
+                let n = nodes[ni];
+                let full = !allow_insert(fill, Some(&n), v.len());
+                let at_tail = after && off + 1 == n.count;
+                let at_head = !after && off == 0;
+                let avail_next = at_tail && allow_insert(fill, nodes.get(ni + 1), v.len());
+                let avail_prev =
+                    at_head && ni > 0 && allow_insert(fill, nodes.get(ni - 1), v.len());
+                if is_large(fill, v.len()) {
+                    if n.plain || at_tail || at_head {
+                        nodes.insert(ni + after as usize, QNode::single(fill, v));
+                    } else {
+                        let (l, r) = Self::split(&self.items, &n, off, after, anchor);
+                        nodes[ni] = l;
+                        nodes.insert(ni + 1, QNode::single(fill, v));
+                        nodes.insert(ni + 2, r);
+                    }
+                } else if !full {
+                    nodes[ni].count += 1;
+                    nodes[ni].bytes += es;
+                } else if at_tail && avail_next {
+                    nodes[ni + 1].count += 1;
+                    nodes[ni + 1].bytes += es;
+                } else if at_head && avail_prev {
+                    nodes[ni - 1].count += 1;
+                    nodes[ni - 1].bytes += es;
+                } else if at_tail || at_head {
+                    nodes.insert(ni + after as usize, QNode::packed(es));
+                } else {
+                    let (mut l, mut r) = Self::split(&self.items, &n, off, after, anchor);
+                    if after {
+                        r.count += 1;
+                        r.bytes += es;
+                    } else {
+                        l.count += 1;
+                        l.bytes += es;
+                    }
+                    nodes[ni] = l;
+                    nodes.insert(ni + 1, r);
+                    Self::merge_around(fill, nodes, if after { ni } else { ni + 1 });
+                }
+            }
+        }
+        self.items.insert(pos, v.into());
+    }
+
+    /// The two halves of node `n` (index `ni`) split at the element `off` (overall
+    /// index `anchor`): with `after` the element ends the left half, else starts the
+    /// right one.
+    fn split(
+        items: &VecDeque<Box<[u8]>>,
+        n: &QNode,
+        off: usize,
+        after: bool,
+        anchor: usize,
+    ) -> (QNode, QNode) {
+        let left_count = off + after as usize;
+        let left_bytes = lp_size(items, anchor - off, left_count);
+        let l = QNode {
+            count: left_count,
+            bytes: left_bytes,
+            plain: false,
+        };
+        let r = QNode {
+            count: n.count.saturating_sub(left_count),
+            bytes: (n.bytes + LP_OVERHEAD).saturating_sub(left_bytes),
+            plain: false,
+        };
+        (l, r)
     }
 
     /// Removes up to `count` elements equal to `v` (0 = all), scanning from `from`.
     /// Returns how many went.
     pub fn remove_matching(&mut self, v: &[u8], count: usize, from: End) -> usize {
-        let mut removed = 0;
-        let mut freed = 0;
         let limit = if count == 0 { usize::MAX } else { count };
+        let mut gone = Vec::new();
         match from {
-            End::Head => self.items.retain(|e| {
-                if removed < limit && **e == *v {
-                    removed += 1;
-                    freed += entry_size(e);
-                    false
-                } else {
-                    true
-                }
-            }),
-            End::Tail => {
-                let mut i = self.items.len();
-                while i > 0 && removed < limit {
-                    i -= 1;
-                    if *self.items[i] == *v {
-                        if let Some(e) = self.items.remove(i) {
-                            freed += entry_size(&e);
-                        }
-                        removed += 1;
+            End::Head => {
+                for (i, e) in self.items.iter().enumerate() {
+                    if gone.len() >= limit {
+                        break;
+                    }
+                    if **e == *v {
+                        gone.push(i);
                     }
                 }
             }
+            End::Tail => {
+                for (i, e) in self.items.iter().enumerate().rev() {
+                    if gone.len() >= limit {
+                        break;
+                    }
+                    if **e == *v {
+                        gone.push(i);
+                    }
+                }
+                gone.reverse();
+            }
         }
+        self.remove_indices(&gone);
+        gone.len()
+    }
+
+    /// Removes the elements at the ascending positions `gone`.
+    fn remove_indices(&mut self, gone: &[usize]) {
+        if gone.is_empty() {
+            return;
+        }
+        if let Some(nodes) = &mut self.nodes {
+            // walk the nodes once, front to back, so the original positions stay valid
+            let mut take = vec![(0usize, 0usize, 0usize); nodes.len()];
+            let (mut ni, mut base) = (0usize, 0usize);
+            for &i in gone {
+                while ni < nodes.len() && i >= base + nodes[ni].count {
+                    base += nodes[ni].count;
+                    ni += 1;
+                }
+                if let Some(t) = take.get_mut(ni) {
+                    t.0 += 1;
+                    t.1 += entry_size(&self.items[i]);
+                    t.2 += self.items[i].len();
+                }
+            }
+            for (n, t) in nodes.iter_mut().zip(&take) {
+                n.count = n.count.saturating_sub(t.0);
+                n.bytes = n.bytes.saturating_sub(if n.plain { t.2 } else { t.1 });
+            }
+            nodes.retain(|n| n.count > 0);
+        }
+        let mut k = 0;
+        let mut idx = 0;
+        let mut freed = 0;
+        self.items.retain(|e| {
+            let keep = gone.get(k) != Some(&idx);
+            if !keep {
+                k += 1;
+                freed += entry_size(e);
+            }
+            idx += 1;
+            keep
+        });
         self.lp_bytes -= freed;
-        removed
     }
 
     /// Keeps only elements `start..start + keep`.
     pub fn trim(&mut self, start: usize, keep: usize) {
-        let start = start.min(self.items.len());
-        let freed: usize = self.items.drain(..start).map(|e| entry_size(&e)).sum();
-        let keep = keep.min(self.items.len());
-        let freed_tail: usize = self.items.drain(keep..).map(|e| entry_size(&e)).sum();
-        self.lp_bytes -= freed + freed_tail;
+        let len = self.items.len();
+        let start = start.min(len);
+        let tail = len - start.saturating_add(keep).min(len);
+        for _ in 0..start {
+            self.pop(End::Head);
+        }
+        for _ in 0..tail {
+            self.pop(End::Tail);
+        }
     }
 }
 
@@ -279,15 +615,15 @@ mod tests {
         l.grow_for(4, [&b"e"[..]]);
         l.push(End::Tail, b"e");
         assert_eq!(l.encoding(), "quicklist");
-        // still above half a node
-        l.pop(End::Head);
-        l.pop(End::Head);
+        // one node left, but still above half a node
+        l.pop(End::Tail);
+        l.pop(End::Tail);
         l.shrink(4);
         assert_eq!(l.encoding(), "quicklist");
-        l.pop(End::Head);
+        l.pop(End::Tail);
         l.shrink(4);
         assert_eq!(l.encoding(), "listpack");
-        assert_eq!(l.iter().collect::<Vec<_>>(), vec![&b"d"[..], b"e"]);
+        assert_eq!(l.iter().collect::<Vec<_>>(), vec![&b"a"[..], b"b"]);
     }
 
     #[test]
@@ -318,11 +654,45 @@ mod tests {
     }
 
     #[test]
+    fn only_a_single_packed_node_converts_back() {
+        // fill 2: pushes one by one open a node every two elements
+        let mut l = List::new();
+        for e in [b"a", b"b", b"c", b"d", b"e", b"f"] {
+            l.grow_for(2, [&e[..]]);
+            l.push(End::Tail, e);
+        }
+        assert_eq!(l.encoding(), "quicklist");
+        assert_eq!(l.nodes.as_ref().map(|n| n.len()), Some(3));
+        // one element left in each of two nodes: still two nodes
+        assert_eq!(l.remove_matching(b"b", 0, End::Head), 1);
+        l.trim(0, 2);
+        l.shrink(2);
+        assert_eq!(l.iter().collect::<Vec<_>>(), vec![&b"a"[..], b"c"]);
+        assert_eq!(l.encoding(), "quicklist");
+        // the count limit of a later CONFIG SET decides the conversion
+        l.pop(End::Head);
+        l.shrink(2);
+        assert_eq!(l.encoding(), "listpack");
+    }
+
+    #[test]
+    fn a_large_element_gets_a_plain_node() {
+        let big = vec![b'x'; 9000];
+        let mut l = filled(-2, &[b"a", &big, b"b"]);
+        assert_eq!(l.encoding(), "quicklist");
+        assert!(l.nodes.as_ref().is_some_and(|n| n.iter().any(|n| n.plain)));
+        l.pop(End::Tail);
+        l.pop(End::Tail);
+        l.shrink(-2);
+        assert_eq!(l.encoding(), "listpack");
+    }
+
+    #[test]
     fn edits_keep_the_size_in_step() {
         let mut l = filled(-2, &[b"a", b"b", b"a", b"c", b"a"]);
         assert_eq!(l.remove_matching(b"a", 2, End::Tail), 2);
         assert_eq!(l.iter().collect::<Vec<_>>(), vec![&b"a"[..], b"b", b"c"]);
-        l.insert(1, b"zz");
+        l.insert(1, false, b"zz");
         assert!(l.set(0, b"123"));
         assert!(!l.set(9, b"x"));
         l.trim(1, 2);

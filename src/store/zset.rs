@@ -68,6 +68,7 @@ impl Default for ZSet {
 pub enum Iter<'a> {
     Pack(std::slice::Iter<'a, (f64, Vec<u8>)>),
     Skip(std::collections::btree_set::Iter<'a, (Score, Vec<u8>)>),
+    SkipRange(std::collections::btree_set::Range<'a, (Score, Vec<u8>)>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -77,6 +78,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Pack(i) => i.next().map(|(s, m)| (m.as_slice(), *s)),
             Iter::Skip(i) => i.next().map(|(s, m)| (m.as_slice(), s.0)),
+            Iter::SkipRange(i) => i.next().map(|(s, m)| (m.as_slice(), s.0)),
         }
     }
 
@@ -84,6 +86,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Pack(i) => i.size_hint(),
             Iter::Skip(i) => i.size_hint(),
+            Iter::SkipRange(i) => i.size_hint(),
         }
     }
 
@@ -91,6 +94,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Pack(i) => i.nth(n).map(|(s, m)| (m.as_slice(), *s)),
             Iter::Skip(i) => i.nth(n).map(|(s, m)| (m.as_slice(), s.0)),
+            Iter::SkipRange(i) => i.nth(n).map(|(s, m)| (m.as_slice(), s.0)),
         }
     }
 }
@@ -100,11 +104,10 @@ impl DoubleEndedIterator for Iter<'_> {
         match self {
             Iter::Pack(i) => i.next_back().map(|(s, m)| (m.as_slice(), *s)),
             Iter::Skip(i) => i.next_back().map(|(s, m)| (m.as_slice(), s.0)),
+            Iter::SkipRange(i) => i.next_back().map(|(s, m)| (m.as_slice(), s.0)),
         }
     }
 }
-
-impl ExactSizeIterator for Iter<'_> {}
 
 impl ZSet {
     pub fn new() -> ZSet {
@@ -160,6 +163,33 @@ impl ZSet {
         match &self.repr {
             Repr::Pack(v) => Iter::Pack(v.iter()),
             Repr::Skip { tree, .. } => Iter::Skip(tree.iter()),
+        }
+    }
+
+    /// The members scored within `lo..=hi`, found by search rather than by walking
+    /// from an end.
+    pub fn score_window(&self, lo: f64, hi: f64) -> Iter<'_> {
+        match &self.repr {
+            Repr::Pack(v) => {
+                let start = v.partition_point(|(s, _)| *s < lo);
+                let end = v.partition_point(|(s, _)| *s <= hi).max(start);
+                Iter::Pack(v[start..end].iter())
+            }
+            Repr::Skip { tree, .. } => {
+                use std::ops::Bound::*;
+                if lo > hi {
+                    return Iter::SkipRange(
+                        tree.range((Score(lo), Vec::new())..(Score(lo), Vec::new())),
+                    );
+                }
+                // members sort after the empty one, so these bounds bracket whole scores
+                let upper = if hi == f64::INFINITY {
+                    Unbounded
+                } else {
+                    Excluded((Score(hi.next_up()), Vec::new()))
+                };
+                Iter::SkipRange(tree.range((Included((Score(lo), Vec::new())), upper)))
+            }
         }
     }
 
@@ -400,6 +430,46 @@ mod tests {
         let z = ZSet::from_entries(vec![(b"a".to_vec(), 1.0)], lim);
         assert_eq!(z.encoding(), "listpack");
         assert_eq!(ZSet::with_hint(3, 1, lim).encoding(), "skiplist");
+    }
+
+    #[test]
+    fn score_windows() {
+        for lim in [
+            SMALL,
+            Limits {
+                entries: 0,
+                value: 64,
+            },
+        ] {
+            let mut z = ZSet::new();
+            for (m, s) in [
+                ("a", 1.0),
+                ("b", 2.0),
+                ("c", 2.0),
+                ("d", 3.0),
+                ("e", f64::INFINITY),
+            ] {
+                z.insert(m.as_bytes(), s, lim);
+            }
+            let names = |it: &mut dyn Iterator<Item = (&[u8], f64)>| {
+                it.map(|(m, _)| String::from_utf8_lossy(m).into_owned())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(&mut z.score_window(2.0, 2.0)), vec!["b", "c"]);
+            assert_eq!(
+                names(&mut z.score_window(1.5, 3.0).rev()),
+                vec!["d", "c", "b"]
+            );
+            assert_eq!(
+                names(&mut z.score_window(3.0, f64::INFINITY)),
+                vec!["d", "e"]
+            );
+            assert!(names(&mut z.score_window(3.0, 1.0)).is_empty());
+            assert_eq!(
+                names(&mut z.score_window(f64::NEG_INFINITY, 1.0)),
+                vec!["a"]
+            );
+        }
     }
 
     #[test]
