@@ -15,7 +15,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "ferrokey", version, about, long_about = None)]
 struct Cli {
     /// [CONFIG_FILE] then directives overriding it: --port 7000 --appendonly no ...
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONFIG_FILE] [--DIRECTIVE VALUE")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CONFIG_FILE] [--DIRECTIVE VALUE"
+    )]
     args: Vec<String>,
 }
 
@@ -35,7 +39,9 @@ fn directives_to_text(args: &[String]) -> Result<String, String> {
             first = false;
         } else {
             if first {
-                return Err(format!("unexpected argument '{a}': directives start with --"));
+                return Err(format!(
+                    "unexpected argument '{a}': directives start with --"
+                ));
             }
             text.push(' ');
             text.push('"');
@@ -63,7 +69,10 @@ fn main() {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("Fatal error, can't open config file '{}': {e}", path.display());
+                eprintln!(
+                    "Fatal error, can't open config file '{}': {e}",
+                    path.display()
+                );
                 std::process::exit(1);
             }
         };
@@ -103,11 +112,18 @@ fn main() {
         error!(dir, error = %e, "can't chdir to the configured dir");
         std::process::exit(1);
     }
-    let config_file = config_path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let config_file = config_path
+        .as_ref()
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     // the acceptor, cron and signal handling live on a small runtime of their own;
     // connections go to one single-threaded runtime per core
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             error!(error = %e, "can't start the runtime");
@@ -116,7 +132,10 @@ fn main() {
     };
     let mut workers = Vec::with_capacity(threads);
     for i in 0..threads {
-        let wrt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let wrt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => {
                 error!(error = %e, "can't start a worker runtime");
@@ -149,7 +168,11 @@ fn main() {
                 return 1;
             }
         };
-        info!(version = env!("CARGO_PKG_VERSION"), pid = std::process::id(), "ferrokey starting");
+        info!(
+            version = env!("CARGO_PKG_VERSION"),
+            pid = std::process::id(),
+            "ferrokey starting"
+        );
         let srv2 = srv.clone();
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
@@ -160,7 +183,9 @@ fn main() {
         {
             let srv3 = srv.clone();
             tokio::spawn(async move {
-                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                if let Ok(mut s) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                {
                     s.recv().await;
                     info!("received SIGTERM, shutting down");
                     srv3.shutdown.notify_waiters();
@@ -185,7 +210,8 @@ mod tests {
 
     #[test]
     fn command_line_directives() {
-        let t = directives_to_text(&["--port".into(), "7000".into(), "--save".into(), "".into()]).unwrap();
+        let t = directives_to_text(&["--port".into(), "7000".into(), "--save".into(), "".into()])
+            .unwrap();
         assert_eq!(t, "port \"7000\"\nsave \"\"\n");
         assert!(directives_to_text(&["7000".into()]).is_err());
     }

@@ -259,6 +259,10 @@ fn lmpop_pops_from_the_first_non_empty_list() {
     );
     assert_eq!(c.cmd("EXISTS b"), int(0));
     assert_eq!(c.cmd("LMPOP 2 a b LEFT"), R::NilArray);
+    assert_eq!(
+        c.cmd("COMMAND GETKEYS LMPOP 2 a b LEFT"),
+        bulks(&["a", "b"])
+    );
     let numkeys = err("ERR numkeys should be greater than 0");
     assert_eq!(c.cmd("LMPOP 0 a LEFT"), numkeys);
     assert_eq!(c.cmd("LMPOP x a LEFT"), numkeys);

@@ -16,10 +16,19 @@ fn inline_and_multibulk_pipelined() {
 fn protocol_errors_close_the_connection() {
     let s = TestServer::start(&[]);
     for (input, msg) in [
-        (&b"*x\r\n"[..], "ERR Protocol error: invalid multibulk length"),
+        (
+            &b"*x\r\n"[..],
+            "ERR Protocol error: invalid multibulk length",
+        ),
         (b"*1\r\n$-2\r\n", "ERR Protocol error: invalid bulk length"),
-        (b"*1\r\nfoo\r\n", "ERR Protocol error: expected '$', got 'f'"),
-        (b"set \"a b\r\n", "ERR Protocol error: unbalanced quotes in request"),
+        (
+            b"*1\r\nfoo\r\n",
+            "ERR Protocol error: expected '$', got 'f'",
+        ),
+        (
+            b"set \"a b\r\n",
+            "ERR Protocol error: unbalanced quotes in request",
+        ),
     ] {
         let mut c = s.raw();
         c.send_raw(input);
@@ -38,7 +47,10 @@ fn unknown_command_and_arity_errors() {
         c.cmd("FOO a b"),
         R::Err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ".into())
     );
-    assert_eq!(c.cmd("GET"), R::Err("ERR wrong number of arguments for 'get' command".into()));
+    assert_eq!(
+        c.cmd("GET"),
+        R::Err("ERR wrong number of arguments for 'get' command".into())
+    );
     assert_eq!(
         c.cmd("CONFIG GET"),
         R::Err("ERR wrong number of arguments for 'config|get' command".into())
@@ -58,7 +70,10 @@ fn resp3_hello_switches_reply_types() {
         other => panic!("{other:?}"),
     }
     assert_eq!(c.cmd("GET missing"), R::Nil);
-    assert_eq!(c.cmd("HELLO 4"), R::Err("NOPROTO unsupported protocol version".into()));
+    assert_eq!(
+        c.cmd("HELLO 4"),
+        R::Err("NOPROTO unsupported protocol version".into())
+    );
 }
 
 #[test]
@@ -66,14 +81,20 @@ fn huge_bulk_length_is_refused_without_allocating() {
     let s = TestServer::start(&["--proto-max-bulk-len", "1mb"]);
     let mut c = s.raw();
     c.send_raw(b"*2\r\n$3\r\nGET\r\n$2000000\r\n");
-    assert_eq!(c.read(), R::Err("ERR Protocol error: invalid bulk length".into()));
+    assert_eq!(
+        c.read(),
+        R::Err("ERR Protocol error: invalid bulk length".into())
+    );
 }
 
 #[test]
 fn requirepass_gates_commands() {
     let s = TestServer::start(&["--requirepass", "secret"]);
     let mut c = s.raw();
-    assert_eq!(c.cmd("GET k"), R::Err("NOAUTH Authentication required.".into()));
+    assert_eq!(
+        c.cmd("GET k"),
+        R::Err("NOAUTH Authentication required.".into())
+    );
     assert_eq!(
         c.cmd("AUTH wrong"),
         R::Err("WRONGPASS invalid username-password pair or user is disabled.".into())
@@ -91,7 +112,10 @@ fn maxclients_refuses_extra_connections() {
     // the harness's readiness probe may still be counted until the server sees it close
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while a.cmd("CLIENT LIST").text().lines().count() > 1 {
-        assert!(std::time::Instant::now() < deadline, "probe connection never went away");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "probe connection never went away"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let mut b = s.raw();

@@ -15,7 +15,8 @@ fn test_sources() -> String {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("table_coverage.rs") {
+            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("table_coverage.rs")
+            {
                 all.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
                 all.push('\n');
             }

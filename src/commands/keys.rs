@@ -800,11 +800,7 @@ fn dump_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     match payload {
         Some(Some(p)) => ctx.out.bulk(&p),
-        Some(None) => {
-            return Err(CmdError::err(
-                "DUMP is not supported for this type yet",
-            ))
-        }
+        Some(None) => return Err(CmdError::err("DUMP is not supported for this type yet")),
         None => ctx.out.null(),
     }
     Ok(())

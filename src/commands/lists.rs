@@ -150,8 +150,8 @@ pub static COMMANDS: &[Command] = &[
             "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.",
             "O(1)",
         ),
-    // the keys follow a count, so the fixed first/last/step form cannot describe them
     Command::new("lmpop", -4, WRITE | MOVABLEKEYS, lmpop)
+        .numkeys(1)
         .acl(LIST)
         .doc(
             "list",

@@ -176,7 +176,7 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
 
 /// Positions of the key arguments of a command line, from the table.
 pub fn keys_of(cmd: &'static Command, args: &[&[u8]]) -> Vec<usize> {
-    cmd.key_positions(args.len())
+    cmd.key_positions_in(args)
 }
 
 fn reject(srv: &Server, cmd: &'static Command, out: &mut Reply, msg: &str) {
@@ -201,7 +201,11 @@ fn resolve_subcommand(cmd: &'static Command, args: &[&[u8]]) -> Result<&'static 
         // arity check reports the missing subcommand
         return Ok(cmd);
     };
-    match cmd.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub)) {
+    match cmd
+        .subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+    {
         Some(s) => Ok(s),
         None => Err(CmdError::Msg(
             format!(

@@ -197,6 +197,34 @@ fn acl_names(c: &Command) -> Vec<String> {
         .collect()
 }
 
+/// One key specification: access flags, where the search begins, and how keys are
+/// found from there (`find` writes the find_keys type and spec).
+fn key_spec(out: &mut Reply, c: &Command, begin: i64, find: impl FnOnce(&mut Reply)) {
+    out.map(3);
+    out.bulk(b"flags");
+    let kf: &[&str] = if c.is_write() {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    };
+    out.set(kf.len());
+    for k in kf {
+        out.simple(k);
+    }
+    out.bulk(b"begin_search");
+    out.map(2);
+    out.bulk(b"type");
+    out.bulk(b"index");
+    out.bulk(b"spec");
+    out.map(1);
+    out.bulk(b"index");
+    out.int(begin);
+    out.bulk(b"find_keys");
+    out.map(2);
+    out.bulk(b"type");
+    find(out);
+}
+
 fn reply_command_info(out: &mut Reply, c: &'static Command) {
     out.array(10);
     out.bulk(table::full_name(c).as_bytes());
@@ -215,45 +243,38 @@ fn reply_command_info(out: &mut Reply, c: &'static Command) {
         out.simple(n);
     }
     out.array(0); // tips
+    let specs = (c.first_key > 0) as usize + (c.numkeys_at > 0) as usize;
+    out.array(specs);
     if c.first_key > 0 {
-        out.array(1);
-        out.map(3);
-        out.bulk(b"flags");
-        let kf: &[&str] = if c.is_write() {
-            &["RW", "update"]
-        } else {
-            &["RO", "access"]
-        };
-        out.set(kf.len());
-        for k in kf {
-            out.simple(k);
-        }
-        out.bulk(b"begin_search");
-        out.map(2);
-        out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map(1);
-        out.bulk(b"index");
-        out.int(c.first_key as i64);
-        out.bulk(b"find_keys");
-        out.map(2);
-        out.bulk(b"type");
-        out.bulk(b"range");
-        out.bulk(b"spec");
-        out.map(3);
-        out.bulk(b"lastkey");
-        out.int(if c.last_key < 0 {
+        let last = if c.last_key < 0 {
             c.last_key as i64
         } else {
             (c.last_key - c.first_key) as i64
+        };
+        key_spec(out, c, c.first_key as i64, |out| {
+            out.bulk(b"range");
+            out.bulk(b"spec");
+            out.map(3);
+            out.bulk(b"lastkey");
+            out.int(last);
+            out.bulk(b"keystep");
+            out.int(c.key_step as i64);
+            out.bulk(b"limit");
+            out.int(0);
         });
-        out.bulk(b"keystep");
-        out.int(c.key_step as i64);
-        out.bulk(b"limit");
-        out.int(0);
-    } else {
-        out.array(0);
+    }
+    if c.numkeys_at > 0 {
+        key_spec(out, c, c.numkeys_at as i64, |out| {
+            out.bulk(b"keynum");
+            out.bulk(b"spec");
+            out.map(3);
+            out.bulk(b"keynumidx");
+            out.int(0);
+            out.bulk(b"firstkey");
+            out.int(1);
+            out.bulk(b"keystep");
+            out.int(1);
+        });
     }
     out.array(c.subcommands.len());
     for s in c.subcommands {

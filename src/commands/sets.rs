@@ -60,6 +60,7 @@ pub static COMMANDS: &[Command] = &[
         .acl(SET)
         .doc("set", "1.0.0", "Returns the intersect of multiple sets.", INTER_COMPLEXITY),
     Command::new("sintercard", -3, READONLY | MOVABLEKEYS, sintercard)
+        .numkeys(1)
         .acl(SET)
         .doc("set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", INTER_COMPLEXITY),
     Command::new("sinterstore", -3, WRITE | DENYOOM, sinterstore)

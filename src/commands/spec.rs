@@ -111,6 +111,9 @@ pub struct Command {
     pub first_key: i32,
     pub last_key: i32,
     pub key_step: i32,
+    /// For commands whose keys follow a count argument (ZUNION numkeys key...,
+    /// EVAL script numkeys key...): the position of that count; 0 if none.
+    pub numkeys_at: i32,
     /// Declared ACL categories; flag-derived ones are added by [`Command::acl_categories`].
     pub acl: u64,
     pub group: &'static str,
@@ -130,6 +133,7 @@ impl Command {
             first_key: 0,
             last_key: 0,
             key_step: 0,
+            numkeys_at: 0,
             acl: 0,
             group: "generic",
             since: "1.0.0",
@@ -145,6 +149,12 @@ impl Command {
         self.first_key = first;
         self.last_key = last;
         self.key_step = step;
+        self
+    }
+
+    /// Keys follow a count at position `at` (the command is then MOVABLEKEYS).
+    pub const fn numkeys(mut self, at: i32) -> Command {
+        self.numkeys_at = at;
         self
     }
 
@@ -207,6 +217,23 @@ impl Command {
             c |= acl::SLOW;
         }
         c
+    }
+
+    /// Positions of the key arguments of a full command line: the fixed range plus,
+    /// for numkeys commands, the counted keys (bounded by what was sent).
+    pub fn key_positions_in(&self, args: &[&[u8]]) -> Vec<usize> {
+        let mut v = self.key_positions(args.len());
+        if self.numkeys_at > 0 {
+            let at = self.numkeys_at as usize;
+            let n = args
+                .get(at)
+                .and_then(|a| crate::protocol::decode::parse_i64(a))
+                .unwrap_or(0)
+                .max(0) as usize;
+            let end = (at + 1).saturating_add(n).min(args.len());
+            v.extend(at + 1..end);
+        }
+        v
     }
 
     /// Positions of the key arguments in `args` (which include the command name), from

@@ -84,7 +84,10 @@ pub fn index_of(cmd: &'static Command) -> usize {
 }
 
 pub fn parent_of(cmd: &'static Command) -> Option<&'static Command> {
-    REGISTRY.parent.get(&(cmd as *const Command as usize)).copied()
+    REGISTRY
+        .parent
+        .get(&(cmd as *const Command as usize))
+        .copied()
 }
 
 /// "get", or "config|get" for a subcommand.
@@ -105,7 +108,11 @@ mod tests {
             assert!(c.arity != 0, "{} has arity 0", c.name);
             assert!(!c.summary.is_empty(), "{} has no summary", full_name(c));
             if c.is_write() {
-                assert!(!c.has(super::super::flags::READONLY), "{} both write and readonly", c.name);
+                assert!(
+                    !c.has(super::super::flags::READONLY),
+                    "{} both write and readonly",
+                    c.name
+                );
             }
             if c.first_key > 0 {
                 assert!(c.key_step > 0, "{} has keys but no step", c.name);

@@ -162,6 +162,7 @@ pub static COMMANDS: &[Command] = &[
             "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
         ),
     Command::new("zmpop", -4, WRITE | MOVABLEKEYS, zmpop)
+        .numkeys(1)
         .acl(Z)
         .doc(
             G,
@@ -179,6 +180,7 @@ pub static COMMANDS: &[Command] = &[
             "O(N) where N is the number of members returned",
         ),
     Command::new("zunion", -3, READONLY | MOVABLEKEYS, zunion)
+        .numkeys(1)
         .acl(Z)
         .doc(
             G,
@@ -187,6 +189,7 @@ pub static COMMANDS: &[Command] = &[
             "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zinter", -3, READONLY | MOVABLEKEYS, zinter)
+        .numkeys(1)
         .acl(Z)
         .doc(
             G,
@@ -195,6 +198,7 @@ pub static COMMANDS: &[Command] = &[
             "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zdiff", -3, READONLY | MOVABLEKEYS, zdiff)
+        .numkeys(1)
         .acl(Z)
         .doc(
             G,
@@ -203,6 +207,7 @@ pub static COMMANDS: &[Command] = &[
             "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         ),
     Command::new("zunionstore", -4, WRITE | DENYOOM | MOVABLEKEYS, zunionstore)
+        .numkeys(2)
         .keys(1, 1, 1)
         .acl(Z)
         .doc(
@@ -212,6 +217,7 @@ pub static COMMANDS: &[Command] = &[
             "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zinterstore", -4, WRITE | DENYOOM | MOVABLEKEYS, zinterstore)
+        .numkeys(2)
         .keys(1, 1, 1)
         .acl(Z)
         .doc(
@@ -221,6 +227,7 @@ pub static COMMANDS: &[Command] = &[
             "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
         ),
     Command::new("zdiffstore", -4, WRITE | DENYOOM | MOVABLEKEYS, zdiffstore)
+        .numkeys(2)
         .keys(1, 1, 1)
         .acl(Z)
         .doc(
@@ -230,6 +237,7 @@ pub static COMMANDS: &[Command] = &[
             "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
         ),
     Command::new("zintercard", -3, READONLY | MOVABLEKEYS, zintercard)
+        .numkeys(1)
         .acl(Z)
         .doc(
             G,

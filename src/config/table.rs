@@ -2,7 +2,10 @@
 //! Directives that steer features built later are accepted and reported now so tools
 //! and test suites that set them keep working; their effect lands with the feature.
 
-use super::{normalize_cobl, normalize_maxmemory_clients, normalize_notify, normalize_save, Directive, Kind, HIDDEN, IMMUTABLE, SENSITIVE};
+use super::{
+    normalize_cobl, normalize_maxmemory_clients, normalize_notify, normalize_save, Directive, Kind,
+    HIDDEN, IMMUTABLE, SENSITIVE,
+};
 
 const I32: i64 = i32::MAX as i64;
 const LL: i64 = i64::MAX;
@@ -17,7 +20,12 @@ const fn d(name: &'static str, kind: Kind, default: &'static str) -> Directive {
     }
 }
 
-const fn a(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Directive {
+const fn a(
+    name: &'static str,
+    alias: &'static str,
+    kind: Kind,
+    default: &'static str,
+) -> Directive {
     Directive {
         name,
         alias: Some(alias),
@@ -72,12 +80,20 @@ pub static DIRECTIVES: &[Directive] = &[
     // general
     im(d("daemonize", YESNO, "no")),
     im(d("pidfile", Kind::Str, "")),
-    d("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), "notice"),
+    d(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        "notice",
+    ),
     im(d("logfile", Kind::Str, "")),
     im(d("databases", Kind::Int(1, 1 << 16), "16")),
     im(d("io-threads", Kind::Int(1, 128), "1")),
     d("dir", Kind::Str, "."),
-    d("save", Kind::Special(normalize_save), "3600 1 300 100 60 10000"),
+    d(
+        "save",
+        Kind::Special(normalize_save),
+        "3600 1 300 100 60 10000",
+    ),
     d("dbfilename", Kind::Str, "dump.rdb"),
     d("rdbcompression", YESNO, "yes"),
     d("rdbchecksum", YESNO, "yes"),
@@ -85,22 +101,42 @@ pub static DIRECTIVES: &[Directive] = &[
     im(d("always-show-logo", YESNO, "no")),
     d("crash-log-enabled", YESNO, "yes"),
     d("crash-memcheck-enabled", YESNO, "yes"),
-    im(d("enable-debug-command", Kind::Enum(&["yes", "no", "local"]), "no")),
-    im(d("enable-protected-configs", Kind::Enum(&["yes", "no", "local"]), "no")),
-    im(d("enable-module-command", Kind::Enum(&["yes", "no", "local"]), "no")),
+    im(d(
+        "enable-debug-command",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    )),
+    im(d(
+        "enable-protected-configs",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    )),
+    im(d(
+        "enable-module-command",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    )),
     d("hide-user-data-from-log", YESNO, "no"),
     // security
     secret(d("requirepass", Kind::Str, "")),
     d("acllog-max-len", Kind::Int(0, LL), "128"),
     im(d("aclfile", Kind::Str, "")),
-    d("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    d(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+    ),
     // clients and limits
     d("maxclients", Kind::Int(1, I32), "10000"),
     d("maxmemory", Kind::Mem(0, LL), "0"),
     d("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     d("maxmemory-samples", Kind::Int(1, 64), "5"),
     d("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
-    d("maxmemory-clients", Kind::Special(normalize_maxmemory_clients), "0"),
+    d(
+        "maxmemory-clients",
+        Kind::Special(normalize_maxmemory_clients),
+        "0",
+    ),
     d("lfu-log-factor", Kind::Int(0, I32), "10"),
     d("lfu-decay-time", Kind::Int(0, I32), "1"),
     d("replica-ignore-maxmemory", YESNO, "yes"),
@@ -111,9 +147,21 @@ pub static DIRECTIVES: &[Directive] = &[
     d("lazyfree-lazy-user-del", YESNO, "no"),
     d("lazyfree-lazy-user-flush", YESNO, "no"),
     d("replica-lazy-flush", YESNO, "no"),
-    d("client-query-buffer-limit", Kind::Mem(1024 * 1024, LL), "1073741824"),
-    d("proto-max-bulk-len", Kind::Mem(1024 * 1024, LL), "536870912"),
-    d("client-output-buffer-limit", Kind::Special(normalize_cobl), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    d(
+        "client-query-buffer-limit",
+        Kind::Mem(1024 * 1024, LL),
+        "1073741824",
+    ),
+    d(
+        "proto-max-bulk-len",
+        Kind::Mem(1024 * 1024, LL),
+        "536870912",
+    ),
+    d(
+        "client-output-buffer-limit",
+        Kind::Special(normalize_cobl),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
     d("hz", Kind::Int(0, I32), "10"),
     d("dynamic-hz", YESNO, "yes"),
     d("activerehashing", YESNO, "yes"),
@@ -130,7 +178,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("appendonly", YESNO, "no"),
     im(d("appendfilename", Kind::Str, "appendonly.aof")),
     im(d("appenddirname", Kind::Str, "appendonlydir")),
-    d("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec"),
+    d(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+    ),
     d("no-appendfsync-on-rewrite", YESNO, "no"),
     d("auto-aof-rewrite-percentage", Kind::Int(0, I32), "100"),
     d("auto-aof-rewrite-min-size", Kind::Mem(0, LL), "67108864"),
@@ -140,36 +192,96 @@ pub static DIRECTIVES: &[Directive] = &[
     d("aof-rewrite-incremental-fsync", YESNO, "yes"),
     d("rdb-save-incremental-fsync", YESNO, "yes"),
     d("rdb-del-sync-files", YESNO, "no"),
-    d("loading-process-events-interval-bytes", Kind::Mem(1024, I32), "2097152"),
-    d("rdb-version-check", Kind::Enum(&["strict", "relaxed"]), "strict"),
-    d("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
+    d(
+        "loading-process-events-interval-bytes",
+        Kind::Mem(1024, I32),
+        "2097152",
+    ),
+    d(
+        "rdb-version-check",
+        Kind::Enum(&["strict", "relaxed"]),
+        "strict",
+    ),
+    d(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+    ),
     d("import-mode", YESNO, "no"),
     d("rdb-key-save-delay", Kind::Int(i32::MIN as i64, I32), "0"),
     hidden(d("key-load-delay", Kind::Int(i32::MIN as i64, I32), "0")),
     // scripting
-    a("busy-reply-threshold", "lua-time-limit", Kind::Int(0, LL), "5000"),
+    a(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        Kind::Int(0, LL),
+        "5000",
+    ),
     d("lua-replicate-commands", YESNO, "yes"),
     // logs
-    a("slowlog-log-slower-than", "commandlog-execution-slower-than", Kind::Int(-1, LL), "10000"),
-    a("slowlog-max-len", "commandlog-slow-execution-max-len", Kind::Int(0, LL), "128"),
-    d("commandlog-request-larger-than", Kind::Int(-1, LL), "1048576"),
+    a(
+        "slowlog-log-slower-than",
+        "commandlog-execution-slower-than",
+        Kind::Int(-1, LL),
+        "10000",
+    ),
+    a(
+        "slowlog-max-len",
+        "commandlog-slow-execution-max-len",
+        Kind::Int(0, LL),
+        "128",
+    ),
+    d(
+        "commandlog-request-larger-than",
+        Kind::Int(-1, LL),
+        "1048576",
+    ),
     d("commandlog-large-request-max-len", Kind::Int(0, LL), "128"),
     d("commandlog-reply-larger-than", Kind::Int(-1, LL), "1048576"),
     d("commandlog-large-reply-max-len", Kind::Int(0, LL), "128"),
     d("latency-monitor-threshold", Kind::Int(0, LL), "0"),
     d("latency-tracking", YESNO, "yes"),
     d("latency-tracking-info-percentiles", Kind::Str, "50 99 99.9"),
-    d("notify-keyspace-events", Kind::Special(normalize_notify), ""),
+    d(
+        "notify-keyspace-events",
+        Kind::Special(normalize_notify),
+        "",
+    ),
     // encodings
-    a("hash-max-listpack-entries", "hash-max-ziplist-entries", Kind::Int(0, LL), "128"),
-    a("hash-max-listpack-value", "hash-max-ziplist-value", Kind::Int(0, LL), "64"),
-    a("list-max-listpack-size", "list-max-ziplist-size", Kind::Int(i32::MIN as i64, I32), "-2"),
+    a(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        Kind::Int(0, LL),
+        "128",
+    ),
+    a(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        Kind::Int(0, LL),
+        "64",
+    ),
+    a(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        Kind::Int(i32::MIN as i64, I32),
+        "-2",
+    ),
     d("list-compress-depth", Kind::Int(0, I32), "0"),
     d("set-max-intset-entries", Kind::Int(0, LL), "512"),
     d("set-max-listpack-entries", Kind::Int(0, LL), "128"),
     d("set-max-listpack-value", Kind::Int(0, LL), "64"),
-    a("zset-max-listpack-entries", "zset-max-ziplist-entries", Kind::Int(0, LL), "128"),
-    a("zset-max-listpack-value", "zset-max-ziplist-value", Kind::Int(0, LL), "64"),
+    a(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        Kind::Int(0, LL),
+        "128",
+    ),
+    a(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        Kind::Int(0, LL),
+        "64",
+    ),
     d("hll-sparse-max-bytes", Kind::Mem(0, LL), "3000"),
     d("stream-node-max-bytes", Kind::Mem(0, LL), "4096"),
     d("stream-node-max-entries", Kind::Int(0, LL), "100"),
@@ -179,7 +291,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("replica-serve-stale-data", YESNO, "yes"),
     d("repl-diskless-sync", YESNO, "yes"),
     d("repl-diskless-sync-delay", Kind::Int(0, I32), "5"),
-    d("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    d(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
     d("repl-backlog-size", Kind::Mem(1, LL), "1048576"),
     d("repl-backlog-ttl", Kind::Int(0, I32), "3600"),
     d("repl-timeout", Kind::Int(1, I32), "60"),
@@ -192,15 +308,27 @@ pub static DIRECTIVES: &[Directive] = &[
     d("dual-channel-replication-enabled", YESNO, "no"),
     d("availability-zone", Kind::Str, ""),
     // misc the test suite and tools touch
-    d("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    d(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+    ),
     d("oom-score-adj-values", Kind::Str, "0 200 800"),
     d("io-threads-do-reads", YESNO, "no"),
     d("cluster-enabled", YESNO, "no"),
-    d("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    d(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+    ),
     d("syslog-enabled", YESNO, "no"),
     d("syslog-ident", Kind::Str, "ferrokey"),
     d("set-proc-title", YESNO, "yes"),
-    d("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}"),
+    d(
+        "proc-title-template",
+        Kind::Str,
+        "{title} {listen-addr} {server-mode}",
+    ),
     d("locale-collate", Kind::Str, ""),
     d("shutdown-timeout", Kind::Int(0, I32), "10"),
     d("shutdown-on-sigint", Kind::Str, "default"),

@@ -377,7 +377,10 @@ mod tests {
     #[test]
     fn multibulk_and_pipelining() {
         let r = decode_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n").unwrap();
-        assert_eq!(r, vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]);
+        assert_eq!(
+            r,
+            vec![vec![b"GET".to_vec(), b"k".to_vec()], vec![b"PING".to_vec()]]
+        );
     }
 
     #[test]
@@ -419,11 +422,20 @@ mod tests {
     fn protocol_errors() {
         let e = |i: &[u8]| decode_all(i).unwrap_err().to_string();
         assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*3000000000\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(
+            e(b"*3000000000\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
         assert_eq!(e(b"*1\r\n$-5\r\n"), "Protocol error: invalid bulk length");
         assert_eq!(e(b"*1\r\nfoo\r\n"), "Protocol error: expected '$', got 'f'");
-        assert_eq!(e(b"SET \"a b\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(e(b"SET \"a\"b\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            e(b"SET \"a b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(b"SET \"a\"b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
         let big = vec![b'a'; INLINE_MAX_SIZE + 1];
         assert_eq!(e(&big), "Protocol error: too big inline request");
         let mut big = b"*1\r\n$".to_vec();
@@ -468,7 +480,12 @@ mod tests {
         let r = decode_all(b"set \"a\\x41\\n\" 'it\\'s' plain\n").unwrap();
         assert_eq!(
             r,
-            vec![vec![b"set".to_vec(), b"aA\n".to_vec(), b"it's".to_vec(), b"plain".to_vec()]]
+            vec![vec![
+                b"set".to_vec(),
+                b"aA\n".to_vec(),
+                b"it's".to_vec(),
+                b"plain".to_vec()
+            ]]
         );
         let r = decode_all(b"echo \"\"\r\n").unwrap();
         assert_eq!(r, vec![vec![b"echo".to_vec(), b"".to_vec()]]);

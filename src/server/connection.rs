@@ -25,7 +25,9 @@ const DENIED: &str = "-DENIED Running in protected mode because protected mode i
 pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
     if srv.clients.len() >= srv.config.hot.maxclients.load(Relaxed) {
         srv.stats.rejected_connections.fetch_add(1, Relaxed);
-        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = sock
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     if srv.protected_mode_denies(&peer) {
@@ -65,8 +67,9 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
         rbuf.reserve(need.max(READ_CHUNK));
         let timeout = srv.config.hot.timeout.load(Relaxed);
         // a timer per read is only armed when idle clients are to be closed
-        let idle = (timeout > 0 && !info.has_flag(cflags::PUBSUB | cflags::MONITOR | cflags::BLOCKED))
-            .then(|| Duration::from_secs(timeout as u64));
+        let idle = (timeout > 0
+            && !info.has_flag(cflags::PUBSUB | cflags::MONITOR | cflags::BLOCKED))
+        .then(|| Duration::from_secs(timeout as u64));
         let idle_timer = async {
             match idle {
                 Some(d) => tokio::time::sleep(d).await,
@@ -258,7 +261,12 @@ async fn wait_blocked(
     }
 }
 
-async fn flush(srv: &Server, sock: &mut TcpStream, reply: &mut Reply, info: &ClientInfo) -> std::io::Result<()> {
+async fn flush(
+    srv: &Server,
+    sock: &mut TcpStream,
+    reply: &mut Reply,
+    info: &ClientInfo,
+) -> std::io::Result<()> {
     let n = reply.len();
     info.obuf.store(n, Relaxed);
     sock.write_all(reply.as_bytes()).await?;

@@ -89,7 +89,9 @@ impl Server {
         let run_id: String = {
             use rand::Rng;
             let mut r = rand::thread_rng();
-            (0..40).map(|_| format!("{:x}", r.gen_range(0..16u8))).collect()
+            (0..40)
+                .map(|_| format!("{:x}", r.gen_range(0..16u8)))
+                .collect()
         };
         Arc::new(Server {
             keyspace: Keyspace::new(dbs),
@@ -216,7 +218,8 @@ impl Server {
             .first()
             .and_then(|n| crate::commands::table::lookup(n))
             .is_some_and(|c| c.has(crate::commands::flags::FAST));
-        self.admin.latency_sample(if fast { "fast-command" } else { "command" }, ms);
+        self.admin
+            .latency_sample(if fast { "fast-command" } else { "command" }, ms);
     }
 
     /// Milliseconds since start (the clock CLIENT PAUSE deadlines use).
@@ -290,7 +293,9 @@ impl Server {
     /// Whether a new connection from `peer` must be refused by protected mode: no
     /// password, bound to every interface, and a non-loopback peer.
     pub fn protected_mode_denies(&self, peer: &SocketAddr) -> bool {
-        if !self.config.hot.protected_mode.load(Relaxed) || self.config.hot.has_password.load(Relaxed) {
+        if !self.config.hot.protected_mode.load(Relaxed)
+            || self.config.hot.has_password.load(Relaxed)
+        {
             return false;
         }
         let bind = self.config.get("bind").unwrap_or_default();
@@ -341,7 +346,9 @@ async fn cron(srv: Arc<Server>) {
         crate::store::recalibrate_clock();
         srv.admin.cron(&srv);
         // keys must not disappear while writes are paused (CLIENT PAUSE WRITE/ALL)
-        if !srv.config.hot.active_expire.load(Relaxed) || srv.pause_until_ms.load(Relaxed) > srv.mono_ms() {
+        if !srv.config.hot.active_expire.load(Relaxed)
+            || srv.pause_until_ms.load(Relaxed) > srv.mono_ms()
+        {
             continue;
         }
         let srv2 = srv.clone();

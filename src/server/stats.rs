@@ -31,7 +31,9 @@ struct ThreadStats {
 impl ThreadStats {
     fn new() -> Self {
         ThreadStats {
-            cmds: (0..table::all().len()).map(|_| CmdCounters::default()).collect(),
+            cmds: (0..table::all().len())
+                .map(|_| CmdCounters::default())
+                .collect(),
             commands: AtomicU64::new(0),
             net_in: AtomicU64::new(0),
             net_out: AtomicU64::new(0),
@@ -136,7 +138,12 @@ impl Stats {
     }
 
     pub fn errors(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<_> = self.errors.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut v: Vec<_> = self
+            .errors
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         v.sort();
         v
     }

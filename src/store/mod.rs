@@ -167,7 +167,8 @@ impl Shard {
         if expire.is_some() {
             self.volatile += 1;
         }
-        self.table.insert_owned(h, key, value, expire, lru_clock(now));
+        self.table
+            .insert_owned(h, key, value, expire, lru_clock(now));
     }
 
     /// Replaces the value of an existing key keeping its expiry; inserts it otherwise.
@@ -243,13 +244,15 @@ impl Shard {
             }
             let cursor = self.expire_cursor;
             let mut c = 0;
-            let removed = self.table.retain_bucket(cursor as usize, |n| match n.expire() {
-                Some(e) => {
-                    c += 1;
-                    e <= now
-                }
-                None => false,
-            });
+            let removed = self
+                .table
+                .retain_bucket(cursor as usize, |n| match n.expire() {
+                    Some(e) => {
+                        c += 1;
+                        e <= now
+                    }
+                    None => false,
+                });
             checked += c;
             expired += removed.len();
             self.volatile -= removed.len();
@@ -300,7 +303,9 @@ pub struct Db {
 impl Default for Db {
     fn default() -> Self {
         Db {
-            shards: (0..SHARDS).map(|_| Padded(Mutex::new(Shard::default()))).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Padded(Mutex::new(Shard::default())))
+                .collect(),
         }
     }
 }
@@ -342,7 +347,10 @@ impl Db {
         idx.sort_unstable();
         idx.dedup();
         MultiLock {
-            guards: idx.into_iter().map(|i| (i, self.shards[i].0.lock())).collect(),
+            guards: idx
+                .into_iter()
+                .map(|i| (i, self.shards[i].0.lock()))
+                .collect(),
         }
     }
 
@@ -585,7 +593,8 @@ mod tests {
         for i in 0..1000 {
             let k = format!("k{i}");
             let exp = if i % 2 == 0 { Some(10) } else { None };
-            db.lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"v"), exp, 0);
+            db.lock(k.as_bytes())
+                .set(k.as_bytes(), NewValue::Str(b"v"), exp, 0);
         }
         assert_eq!(db.counts(), (1000, 500));
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
@@ -603,7 +612,8 @@ mod tests {
         let db = ks.db(0);
         for i in 0..5000 {
             let k = format!("k{i}");
-            db.lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"v"), None, 0);
+            db.lock(k.as_bytes())
+                .set(k.as_bytes(), NewValue::Str(b"v"), None, 0);
         }
         let mut seen = Vec::new();
         let mut c = 0;

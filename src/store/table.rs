@@ -129,7 +129,8 @@ impl Node {
     }
 
     pub fn set_lru(&mut self, clock: u32) {
-        self.meta = (self.meta & ((1u64 << LRU_SHIFT) - 1)) | ((clock as u64 & LRU_MAX as u64) << LRU_SHIFT);
+        self.meta = (self.meta & ((1u64 << LRU_SHIFT) - 1))
+            | ((clock as u64 & LRU_MAX as u64) << LRU_SHIFT);
     }
 
     /// Replaces the value, keeping the expiry only if `keep_ttl`.
@@ -190,7 +191,10 @@ impl Node {
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Node>()
             + self.data.len()
-            + self.obj.as_ref().map_or(0, |o| std::mem::size_of::<Object>() + o.mem_usage())
+            + self
+                .obj
+                .as_ref()
+                .map_or(0, |o| std::mem::size_of::<Object>() + o.mem_usage())
     }
 
     /// Takes the value out (for RENAME/MOVE): the node is consumed.
@@ -220,7 +224,6 @@ impl OwnedValue {
             OwnedValue::Obj(o) => NewValue::Obj(o.clone()),
         }
     }
-
 }
 
 #[derive(Default)]
@@ -309,7 +312,14 @@ impl Table {
     }
 
     /// Inserts a new node; the caller guarantees the key is absent.
-    pub fn insert_new(&mut self, hash: u64, key: &[u8], value: NewValue, expire: Option<i64>, lru: u32) -> &mut Node {
+    pub fn insert_new(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: NewValue,
+        expire: Option<i64>,
+        lru: u32,
+    ) -> &mut Node {
         self.grow_if_needed();
         let b = (hash & self.mask()) as usize;
         let mut node = Box::new(Node::new(key, value, expire, lru));
@@ -323,7 +333,14 @@ impl Table {
         }
     }
 
-    pub fn insert_owned(&mut self, hash: u64, key: &[u8], value: OwnedValue, expire: Option<i64>, lru: u32) -> &mut Node {
+    pub fn insert_owned(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: OwnedValue,
+        expire: Option<i64>,
+        lru: u32,
+    ) -> &mut Node {
         match value {
             OwnedValue::Str(s) => self.insert_new(hash, key, NewValue::Str(&s), expire, lru),
             OwnedValue::Obj(o) => self.insert_new(hash, key, NewValue::Obj(o), expire, lru),
@@ -422,7 +439,11 @@ impl Table {
     }
 
     /// Removes every node for which `pred` is true in the bucket `b`; returns how many.
-    pub fn retain_bucket(&mut self, b: usize, mut remove: impl FnMut(&Node) -> bool) -> Vec<Box<Node>> {
+    pub fn retain_bucket(
+        &mut self,
+        b: usize,
+        mut remove: impl FnMut(&Node) -> bool,
+    ) -> Vec<Box<Node>> {
         let mut removed = Vec::new();
         if self.buckets.is_empty() {
             return removed;
