@@ -106,6 +106,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let dir = config.get("dir").unwrap_or_else(|| ".".into());
     if let Err(e) = std::env::set_current_dir(&dir) {

@@ -535,7 +535,11 @@ fn config_rewrite(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
         return Err(CmdError::err("The server is running without a config file"));
     };
     let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let text = crate::config::rewrite(&old, &ctx.srv.config.non_defaults());
+    let text = crate::config::rewrite(
+        &old,
+        &ctx.srv.config.non_defaults(),
+        &ctx.srv.config.all_values(),
+    );
     let tmp = path.with_extension("tmp-rewrite");
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, &path))

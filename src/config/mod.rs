@@ -230,6 +230,14 @@ impl Config {
                     "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
                 ));
             }
+            // buffer limits are set one class at a time: merge with the current ones
+            let merged;
+            let value: &str = if d.name == "client-output-buffer-limit" {
+                merged = format!("{} {}", self.values.read()[i], value);
+                &merged
+            } else {
+                value
+            };
             let v = d.normalize(value).map_err(|e| {
                 format!("CONFIG SET failed (possibly related to argument '{name}') - {e}")
             })?;
@@ -326,6 +334,16 @@ impl Config {
             })
     }
 
+    /// Every directive with its current value.
+    pub fn all_values(&self) -> Vec<(&'static str, String)> {
+        let vals = self.values.read();
+        DIRECTIVES
+            .iter()
+            .zip(vals.iter())
+            .map(|(d, v)| (d.name, v.clone()))
+            .collect()
+    }
+
     /// Renders every directive that differs from its default, for CONFIG REWRITE.
     pub fn non_defaults(&self) -> Vec<(&'static str, String)> {
         let vals = self.values.read();
@@ -338,10 +356,14 @@ impl Config {
     }
 }
 
-/// CONFIG REWRITE: keeps the file's comments and unknown lines, updates the lines of
-/// directives that changed, drops lines of directives now at their default, and
-/// appends the rest.
-pub fn rewrite(old: &str, values: &[(&'static str, String)]) -> String {
+/// CONFIG REWRITE as Valkey's: keeps the file's comments and unknown lines, rewrites
+/// every directive line of the file with its current value (`current`), and appends
+/// the directives that differ from their default (`values`) but had no line.
+pub fn rewrite(
+    old: &str,
+    values: &[(&'static str, String)],
+    current: &[(&'static str, String)],
+) -> String {
     let mut out = Vec::new();
     let mut written = std::collections::HashSet::new();
     let quote = |v: &str| {
@@ -382,12 +404,11 @@ pub fn rewrite(old: &str, values: &[(&'static str, String)]) -> String {
             .map(|d| d.name);
         match canon {
             Some(c) => {
-                if let Some((_, v)) = values.iter().find(|(n, _)| *n == c) {
+                if let Some((_, v)) = current.iter().find(|(n, _)| *n == c) {
                     if written.insert(c) {
                         out.push(line_for(c, v));
                     }
                 }
-                // a directive back at its default is dropped
             }
             None => out.push(line.to_string()),
         }
@@ -554,6 +575,32 @@ mod tests {
         assert_eq!(c.get("hash-max-listpack-entries").unwrap(), "7");
         let m = c.matching(&[b"hash-max-*-entries"]);
         assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn buffer_limit_classes_accumulate() {
+        let c = Config::new();
+        c.load_text(
+            "client-output-buffer-limit normal 1mb 0 0\nclient-output-buffer-limit pubsub 2mb 0 0\n",
+            "t",
+        )
+        .unwrap();
+        let v = c.get("client-output-buffer-limit").unwrap();
+        assert!(v.contains("normal 1048576 0 0"), "{v}");
+        assert!(v.contains("pubsub 2097152 0 0"), "{v}");
+    }
+
+    #[test]
+    fn rewrite_keeps_file_lines() {
+        let c = Config::new();
+        c.set("hz", "20").unwrap();
+        let old = "# my file\nport 6379\nhz 10\nnosuch-line kept\n";
+        let text = rewrite(old, &c.non_defaults(), &c.all_values());
+        assert!(text.contains("# my file\n"));
+        assert!(text.contains("port 6379\n"), "{text}");
+        assert!(text.contains("hz 20\n"), "{text}");
+        assert!(text.contains("nosuch-line kept\n"));
+        assert_eq!(text.matches("hz ").count(), 1);
     }
 
     #[test]

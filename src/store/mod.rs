@@ -35,21 +35,22 @@ const SHARD_BITS: u32 = SHARDS.trailing_zeros();
 /// clocksource makes `clock_gettime` a syscall, reading it per command costs more
 /// than running a GET.
 static CLOCK_BASE: LazyLock<(quanta::Instant, AtomicI64)> =
-    LazyLock::new(|| (quanta::Instant::now(), AtomicI64::new(system_ms())));
+    LazyLock::new(|| (quanta::Instant::now(), AtomicI64::new(system_us())));
 
-fn system_ms() -> i64 {
+fn system_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
 }
 
 /// Unix milliseconds at a monotonic instant. One clock read per command serves both
-/// the command's notion of "now" and its latency statistics.
+/// the command's notion of "now" and its latency statistics. Kept in microseconds
+/// until the end so the result is never more than the truncation of one step behind.
 #[inline]
 pub fn unix_ms_at(t: quanta::Instant) -> i64 {
-    let (base, unix) = &*CLOCK_BASE;
-    unix.load(Ordering::Relaxed) + t.saturating_duration_since(*base).as_millis() as i64
+    let (base, unix_us) = &*CLOCK_BASE;
+    (unix_us.load(Ordering::Relaxed) + t.saturating_duration_since(*base).as_micros() as i64) / 1000
 }
 
 /// Unix time in milliseconds.
@@ -59,10 +60,10 @@ pub fn now_ms() -> i64 {
 
 /// Re-anchors the clock to the system wall clock.
 pub fn recalibrate_clock() {
-    let (base, unix) = &*CLOCK_BASE;
+    let (base, unix_us) = &*CLOCK_BASE;
     let t = quanta::Instant::now();
-    unix.store(
-        system_ms() - t.saturating_duration_since(*base).as_millis() as i64,
+    unix_us.store(
+        system_us() - t.saturating_duration_since(*base).as_micros() as i64,
         Ordering::Relaxed,
     );
 }
