@@ -776,7 +776,7 @@ fn client_kill(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// [`ClientInfo::unblock`].
 fn client_unblock(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 4 {
-        return Err(subcommand_syntax(args));
+        return Err(CmdError::subcommand_syntax(args));
     }
     let mode = match args.get(3) {
         None => UNBLOCK_TIMEOUT,
@@ -804,20 +804,9 @@ fn client_unblock(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-fn subcommand_syntax(args: &[&[u8]]) -> CmdError {
-    let sub = args
-        .get(1)
-        .map(|s| lossy(&s[..s.len().min(128)]))
-        .unwrap_or_default();
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
-        lossy(args[0]).to_ascii_uppercase()
-    ))
-}
-
 fn client_pause(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 4 {
-        return Err(subcommand_syntax(args));
+        return Err(CmdError::subcommand_syntax(args));
     }
     let all = match args.get(3) {
         None => true,

@@ -653,8 +653,6 @@ fn persist(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 /// Valkey shares one object for the integers 0..9999 and reports a huge refcount for it.
 const SHARED_INTEGERS: i64 = 10_000;
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-/// Strings up to this length are allocated with their object header (Valkey's embstr).
-const EMBSTR_LIMIT: usize = 44;
 
 fn policy(ctx: &Ctx) -> String {
     ctx.srv.config.get("maxmemory-policy").unwrap_or_default()
@@ -676,27 +674,10 @@ fn with_object<T>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Node) -> T) -> Opti
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    if let Some(enc) = with_object(ctx, args[2], encoding_of) {
+    if let Some(enc) = with_object(ctx, args[2], Node::encoding) {
         ctx.out.bulk_str(enc);
     }
     Ok(())
-}
-
-/// The name OBJECT ENCODING reports, following how Valkey would have encoded the value.
-fn encoding_of(n: &Node) -> &'static str {
-    match n.value() {
-        ValueRef::Str(s) if n.is_inline() => {
-            if parse_i64(s).is_some() {
-                "int"
-            } else if s.len() <= EMBSTR_LIMIT {
-                "embstr"
-            } else {
-                "raw"
-            }
-        }
-        ValueRef::Str(_) => "raw",
-        ValueRef::Obj(o) => o.encoding(),
-    }
 }
 
 fn object_refcount(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {

@@ -48,6 +48,20 @@ impl CmdError {
         CmdError::Msg(Cow::Owned(format!("ERR {s}")))
     }
 
+    /// Valkey's `addReplySubcommandSyntaxError`: a known container command with a
+    /// subcommand it cannot parse.
+    pub fn subcommand_syntax(args: &[&[u8]]) -> Self {
+        let sub = args
+            .get(1)
+            .map(|s| lossy(&s[..s.len().min(128)]))
+            .unwrap_or_default();
+        let cmd = args.first().map(|c| lossy(c)).unwrap_or_default();
+        CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+            cmd.to_ascii_uppercase()
+        ))
+    }
+
     pub fn text(&self) -> Cow<'_, str> {
         match self {
             CmdError::WrongType => {
@@ -167,8 +181,9 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     if !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         srv.feed_monitors(client, args);
     }
-    srv.stats.record_call(cmd, elapsed, failed, dirty);
-    client.note_command(cmd);
+    let index = table::index_of(cmd);
+    srv.stats.record_call(index, elapsed, failed, dirty);
+    client.note_command(index);
     if !cmd.has(flags::SKIP_SLOWLOG) {
         srv.slowlog_check(client, args, elapsed);
     }

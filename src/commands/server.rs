@@ -925,7 +925,7 @@ fn slowlog_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 
 fn slowlog_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 3 {
-        return Err(subcommand_syntax(args));
+        return Err(CmdError::subcommand_syntax(args));
     }
     let log = ctx.srv.slowlog.lock();
     let mut count = 10usize;
@@ -964,18 +964,6 @@ fn slowlog_reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.srv.slowlog.lock().clear();
     ctx.out.ok();
     Ok(())
-}
-
-/// Valkey's `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(args: &[&[u8]]) -> CmdError {
-    let sub = args
-        .get(1)
-        .map(|s| lossy(&s[..s.len().min(128)]))
-        .unwrap_or_default();
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
-        lossy(args[0]).to_ascii_uppercase()
-    ))
 }
 
 // ---------------------------------------------------------------- MONITOR
@@ -1277,7 +1265,7 @@ fn function_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 
 fn function_flush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 3 {
-        return Err(subcommand_syntax(args));
+        return Err(CmdError::subcommand_syntax(args));
     }
     let background = match args.get(2) {
         None => ctx.srv.config.get_bool("lazyfree-lazy-user-flush"),
@@ -1604,26 +1592,9 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.out
                 .simple("Apparently the server did not crash: test passed");
         }
-        _ => return Err(subcommand_syntax(args)),
+        _ => return Err(CmdError::subcommand_syntax(args)),
     }
     Ok(())
-}
-
-/// OBJECT ENCODING's name for a stored value.
-fn encoding_of(n: &crate::store::Node) -> &'static str {
-    use crate::store::ValueRef;
-    match n.value() {
-        ValueRef::Str(s) => {
-            if s.len() <= 20 && super::parse_i64(s).is_some_and(|v| super::int_bytes(v) == s) {
-                "int"
-            } else if s.len() <= 44 {
-                "embstr"
-            } else {
-                "raw"
-            }
-        }
-        ValueRef::Obj(o) => o.encoding(),
-    }
 }
 
 fn debug_object(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
@@ -1644,7 +1615,7 @@ fn debug_object(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         let mut s = format!(
             "Value at:{:p} refcount:1 encoding:{}",
             n as *const crate::store::Node,
-            encoding_of(n)
+            n.encoding()
         );
         if !fast {
             let len = n.value().as_str().map_or(0, |v| v.len());

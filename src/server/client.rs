@@ -2,7 +2,7 @@
 //! other clients may read or act on ([`ClientInfo`]: CLIENT LIST, CLIENT KILL, MONITOR
 //! and pub/sub deliveries).
 
-use crate::commands::{table, Command};
+use crate::commands::table;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{
@@ -247,12 +247,13 @@ impl Client {
         self.info.db.store(db, Relaxed);
     }
 
-    pub fn note_command(&self, cmd: &'static Command) {
-        let i = &self.info;
-        i.last_interaction
-            .store(i.created.elapsed().as_millis() as i64, Relaxed);
-        i.last_cmd.store(table::index_of(cmd) + 1, Relaxed);
-        i.tot_cmds.fetch_add(1, Relaxed);
+    /// `i` is the command's stats index ([`table::index_of`]).
+    pub fn note_command(&self, i: usize) {
+        let info = &self.info;
+        info.last_interaction
+            .store(info.created.elapsed().as_millis() as i64, Relaxed);
+        info.last_cmd.store(i + 1, Relaxed);
+        info.tot_cmds.fetch_add(1, Relaxed);
     }
 }
 

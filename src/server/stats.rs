@@ -96,8 +96,8 @@ impl Stats {
         })
     }
 
-    pub fn record_call(&self, cmd: &'static Command, elapsed: Duration, failed: bool, dirty: u64) {
-        let i = table::index_of(cmd);
+    /// `i` is the command's stats index ([`table::index_of`]).
+    pub fn record_call(&self, i: usize, elapsed: Duration, failed: bool, dirty: u64) {
         self.with_local(|t| {
             let c = &t.cmds[i];
             bump(&c.calls, 1);

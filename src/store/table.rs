@@ -119,6 +119,24 @@ impl Node {
         }
     }
 
+    /// The name OBJECT ENCODING reports, following how Valkey would have encoded the
+    /// value: an unmodified string is "int" when it is a canonical integer, "embstr"
+    /// up to 44 bytes (Valkey's embedded-string limit), "raw" otherwise.
+    pub fn encoding(&self) -> &'static str {
+        match self.value() {
+            ValueRef::Str(s) => {
+                if crate::protocol::decode::parse_i64(s).is_some() {
+                    "int"
+                } else if s.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            ValueRef::Obj(o) => o.encoding(),
+        }
+    }
+
     /// True when the string is stored inline (Valkey's int/embstr; "raw" otherwise).
     pub fn is_inline(&self) -> bool {
         self.meta & FLAG_INLINE != 0
