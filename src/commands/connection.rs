@@ -136,6 +136,7 @@ fn quit(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 /// Puts the connection back in its just-connected state, as Valkey's
 /// `clearClientConnectionState` (the library name and version are kept).
 fn reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    super::transactions::reset(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
     ctx.srv.remove_monitor(c.id);
     c.info.set_flag(

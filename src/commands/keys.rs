@@ -295,6 +295,7 @@ fn move_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     if moved {
         ctx.dirty += 1;
+        ctx.srv.key_modified(dst, key);
     }
     ctx.out.int(moved as i64);
     Ok(())
@@ -344,6 +345,9 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     if copied {
         ctx.dirty += 1;
+        if dst_db != src_db {
+            ctx.srv.key_modified(dst_db, dst_key);
+        }
     }
     ctx.out.int(copied as i64);
     Ok(())
@@ -362,7 +366,10 @@ fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if !in_range(a) || !in_range(b) {
         return Err(CmdError::err(DB_RANGE));
     }
+    super::transactions::touch_swapped(ctx.srv, a as usize, b as usize, ctx.now);
     ctx.srv.keyspace.swap(a as usize, b as usize);
+    ctx.srv.blocking.signal_db(ctx.srv, a as usize);
+    ctx.srv.blocking.signal_db(ctx.srv, b as usize);
     ctx.dirty += 1;
     ctx.out.ok();
     Ok(())

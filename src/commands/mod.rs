@@ -16,6 +16,7 @@ pub mod sets;
 pub mod spec;
 pub mod strings;
 pub mod table;
+pub mod transactions;
 pub mod zsets;
 
 use crate::protocol::Reply;
@@ -114,12 +115,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         let e = unknown_command(name, &args[1..]);
         srv.stats.error_reply(&e);
         out.error(&e);
+        transactions::doom(client);
         return;
     };
     let cmd = match resolve_subcommand(cmd, args) {
         Ok(c) => c,
         Err(e) => {
-            reject(srv, cmd, out, &e.text());
+            reject(srv, client, cmd, out, &e.text());
             return;
         }
     };
@@ -127,6 +129,7 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         let full = table::full_name(cmd);
         reject(
             srv,
+            client,
             cmd,
             out,
             &format!("ERR wrong number of arguments for '{full}' command"),
@@ -134,19 +137,28 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         return;
     }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) {
-        reject(srv, cmd, out, "NOAUTH Authentication required.");
+        reject(srv, client, cmd, out, "NOAUTH Authentication required.");
+        return;
+    }
+    if client.multi.is_some() && cmd.has(flags::NO_MULTI) {
+        reject(srv, client, cmd, out, "ERR Command not allowed inside a transaction");
         return;
     }
     if client.resp2_subscribed() && !cmd.has(flags::PUBSUB_CONTEXT) {
         let full = table::full_name(cmd);
         reject(
             srv,
+            client,
             cmd,
             out,
             &format!(
                 "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ),
         );
+        return;
+    }
+    if client.multi.is_some() && !transactions::runs_in_multi(cmd) {
+        transactions::queue(client, out, args);
         return;
     }
     let started = quanta::Instant::now();
@@ -158,14 +170,27 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         cmd,
         dirty: 0,
     };
-    let result = {
-        // Normal commands share the gate; MULTI/EXEC and scripts take it exclusively
-        // so that nothing observes them half done.
-        // a poisoned gate only means a handler panicked elsewhere; the data is intact
+    // Normal commands share the gate; EXEC and scripts take it exclusively so that
+    // nothing observes them half done, and what they run nested already holds it.
+    // A poisoned gate only means a handler panicked elsewhere; the data is intact.
+    let result = if ctx.client.nested() {
+        (cmd.handler)(&mut ctx, args)
+    } else if cmd.has(flags::EXCLUSIVE) {
+        let _gate = srv.gate.write().unwrap_or_else(|e| e.into_inner());
+        (cmd.handler)(&mut ctx, args)
+    } else {
         let _gate = srv.gate.read().unwrap_or_else(|e| e.into_inner());
         (cmd.handler)(&mut ctx, args)
     };
     let dirty = ctx.dirty;
+    if dirty > 0 && cmd.has(flags::WRITE) {
+        // WATCH and blocked clients learn of the change through the keys it names
+        for i in cmd.key_positions_in(args) {
+            if let Some(k) = args.get(i) {
+                srv.key_modified(client.db, k);
+            }
+        }
+    }
     let elapsed = started.elapsed();
     let failed = match &result {
         Ok(()) => false,
@@ -189,12 +214,26 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     }
 }
 
+/// Runs after every top-level command, i.e. a request read from a connection, not the
+/// commands EXEC or a script run nested: whatever those changed is now visible as a
+/// whole, so blocked clients may be served and the effects published.
+pub fn after_command(srv: &Server) {
+    if crate::store::has_expired() {
+        for (_db, _key) in crate::store::take_expired() {
+            // keyspace `expired` events and the AOF's DEL for these come here
+        }
+    }
+    crate::server::blocking::serve_ready(srv);
+}
+
 /// Positions of the key arguments of a command line, from the table.
 pub fn keys_of(cmd: &'static Command, args: &[&[u8]]) -> Vec<usize> {
     cmd.key_positions_in(args)
 }
 
-fn reject(srv: &Server, cmd: &'static Command, out: &mut Reply, msg: &str) {
+/// Refuses a command before it runs; inside MULTI that dooms the transaction.
+fn reject(srv: &Server, client: &mut Client, cmd: &'static Command, out: &mut Reply, msg: &str) {
+    transactions::doom(client);
     srv.stats.record_rejected(cmd);
     srv.stats.error_reply(msg);
     out.error(msg);

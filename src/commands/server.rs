@@ -596,6 +596,7 @@ fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let bg = flush_mode(ctx, args)?;
     let db = ctx.db();
     let n = db.len() as u64;
+    super::transactions::touch_flushed(ctx.srv, ctx.client.db, ctx.now);
     free_tables(db.flush(), bg);
     ctx.dirty += n.max(1);
     ctx.out.ok();
@@ -605,8 +606,9 @@ fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 fn flushall(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let bg = flush_mode(ctx, args)?;
     let mut n = 0;
-    for db in ctx.srv.keyspace.dbs() {
+    for (i, db) in ctx.srv.keyspace.dbs().iter().enumerate() {
         n += db.len() as u64;
+        super::transactions::touch_flushed(ctx.srv, i, ctx.now);
         free_tables(db.flush(), bg);
     }
     ctx.dirty += n.max(1);

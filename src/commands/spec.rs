@@ -27,6 +27,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 17;
     /// Allowed while a RESP2 client is in subscribed mode.
     pub const PUBSUB_CONTEXT: u32 = 1 << 18;
+    /// Runs under the server gate taken exclusively (EXEC, scripts): nothing else runs
+    /// meanwhile. Internal, not shown by COMMAND.
+    pub const EXCLUSIVE: u32 = 1 << 19;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),

@@ -15,6 +15,7 @@ const FAMILIES: &[&[Command]] = &[
     super::zsets::COMMANDS,
     super::connection::COMMANDS,
     super::server::COMMANDS,
+    super::transactions::COMMANDS,
 ];
 
 pub struct Registry {

@@ -220,7 +220,30 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Set by a blocking command for the connection loop (see [`Block`]).
     pub block: Option<Block>,
+    /// Where the command being dispatched comes from (see [`Origin`]).
+    pub origin: Origin,
+    /// MULTI state: commands queued until EXEC (see `commands::transactions`).
+    pub multi: Option<crate::commands::transactions::MultiState>,
+    /// WATCHed keys of this client.
+    pub watch: Option<crate::commands::transactions::WatchState>,
     pub info: Arc<ClientInfo>,
+}
+
+/// Who runs a command. Everything but `Client` runs nested inside another command that
+/// already holds the server gate exclusively (EXEC, a script) or serves a blocked
+/// client: dispatch then neither takes the gate nor lets the command block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A request read from the connection.
+    Client,
+    /// A command queued by MULTI, run by EXEC.
+    Exec,
+    /// `redis.call` / `server.call` from a Lua script or function.
+    Script,
+    /// A blocked command retried because one of its keys became ready.
+    Unblock,
+    /// Replayed from the append-only file at startup.
+    Aof,
 }
 
 impl Client {
@@ -233,8 +256,17 @@ impl Client {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             block: None,
+            origin: Origin::Client,
+            multi: None,
+            watch: None,
             info,
         }
+    }
+
+    /// True while running inside EXEC or a script (or when retried for a blocked
+    /// client): blocking commands then answer at once instead of blocking.
+    pub fn nested(&self) -> bool {
+        self.origin != Origin::Client
     }
 
     /// A RESP2 client with subscriptions may run only a few commands.

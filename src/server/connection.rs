@@ -49,6 +49,7 @@ pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, loca
     if let Err(e) = r {
         debug!(id, error = %e, "client connection ended with an error");
     }
+    crate::commands::transactions::reset(&srv, &mut client);
     srv.remove_monitor(id);
     srv.clients.remove(id);
     debug!(id, "client disconnected");
@@ -285,6 +286,7 @@ fn execute(srv: &Server, client: &mut Client, reply: &mut Reply, args: &[&[u8]])
     let start = reply.len();
     reply.set_resp3(client.resp == 3);
     dispatch(srv, client, reply, args);
+    crate::commands::after_command(srv);
     match client.reply_mode {
         ReplyMode::Off => reply.truncate(start),
         ReplyMode::Skip => {

@@ -1,10 +1,13 @@
 //! The server: shared state, the listener, connections and background jobs.
 
+pub mod blocking;
 pub mod client;
 mod connection;
 pub mod stats;
 
-pub use client::{cflags, Block, Client, ClientInfo, ReplyMode, UNBLOCK_ERROR, UNBLOCK_TIMEOUT};
+pub use client::{
+    cflags, Block, Client, ClientInfo, Origin, ReplyMode, UNBLOCK_ERROR, UNBLOCK_TIMEOUT,
+};
 
 use crate::config::Config;
 use crate::store::Keyspace;
@@ -80,6 +83,10 @@ pub struct Server {
     pub admin: crate::commands::info::AdminState,
     /// Function libraries by name.
     pub functions: RwLock<BTreeMap<String, FunctionLib>>,
+    /// WATCHed keys of all clients.
+    pub watches: crate::commands::transactions::Watches,
+    /// Clients blocked on keys (BLPOP, BZPOPMIN...).
+    pub blocking: blocking::Blocking,
 }
 
 impl Server {
@@ -119,7 +126,16 @@ impl Server {
             blocked_clients: AtomicUsize::new(0),
             admin: crate::commands::info::AdminState::new(latency_threshold),
             functions: RwLock::new(BTreeMap::new()),
+            watches: Default::default(),
+            blocking: Default::default(),
         })
+    }
+
+    /// A command changed `key` in database `db`: watchers of the key are now dirty and
+    /// clients blocked on it get a chance to be served once the command is done.
+    pub fn key_modified(&self, db: usize, key: &[u8]) {
+        self.watches.touch(db, key);
+        self.blocking.signal(db, key);
     }
 
     pub fn uptime(&self) -> Duration {

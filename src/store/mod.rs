@@ -85,6 +85,30 @@ pub struct Shard {
     volatile: usize,
     expired: u64,
     expire_cursor: u64,
+    /// The database this shard belongs to (kept across SWAPDB), so that expired keys
+    /// are reported with the right database.
+    db: u32,
+}
+
+thread_local! {
+    /// Keys this thread expired (lazily or actively) and not yet reported: the keyspace
+    /// `expired` event and the DEL written to the AOF are produced from this list once
+    /// the command (or expiry cycle) that met them is done.
+    static EXPIRED: std::cell::RefCell<Vec<(usize, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the keys expired by this thread since the last call, with their database.
+pub fn take_expired() -> Vec<(usize, Vec<u8>)> {
+    EXPIRED.with(|e| std::mem::take(&mut *e.borrow_mut()))
+}
+
+/// True if this thread has expired keys not yet taken.
+pub fn has_expired() -> bool {
+    EXPIRED.with(|e| !e.borrow().is_empty())
+}
+
+fn note_expired(db: u32, key: &[u8]) {
+    EXPIRED.with(|e| e.borrow_mut().push((db as usize, key.to_vec())));
 }
 
 impl Shard {
@@ -114,6 +138,7 @@ impl Shard {
         if n.is_expired(now) {
             self.remove_hashed(h, key);
             self.expired += 1;
+            note_expired(self.db, key);
             return None;
         }
         // the borrow above ends at the expiry branch; reborrow for the caller
@@ -255,6 +280,9 @@ impl Shard {
                     None => false,
                 });
             checked += c;
+            for n in &removed {
+                note_expired(self.db, n.key());
+            }
             expired += removed.len();
             self.volatile -= removed.len();
             self.expired += removed.len() as u64;
@@ -301,11 +329,16 @@ pub struct Db {
     shards: Box<[Padded]>,
 }
 
-impl Default for Db {
-    fn default() -> Self {
+impl Db {
+    fn new(index: usize) -> Self {
         Db {
             shards: (0..SHARDS)
-                .map(|_| Padded(Mutex::new(Shard::default())))
+                .map(|_| {
+                    Padded(Mutex::new(Shard {
+                        db: index as u32,
+                        ..Shard::default()
+                    }))
+                })
                 .collect(),
         }
     }
@@ -494,7 +527,7 @@ pub struct Keyspace {
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
         Keyspace {
-            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            dbs: (0..databases.max(1)).map(Db::new).collect(),
             expire_cycles: AtomicU64::new(0),
         }
     }
@@ -547,6 +580,7 @@ impl Keyspace {
         let mut gb = self.dbs[hi].lock_all();
         for (x, y) in ga.iter_mut().zip(gb.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
+            std::mem::swap(&mut x.db, &mut y.db);
         }
     }
 
