@@ -10,6 +10,9 @@
 
 pub mod commands;
 pub mod config;
+pub mod persistence;
 pub mod protocol;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod store;

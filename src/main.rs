@@ -156,6 +156,12 @@ fn main() {
         let port = config.get_i64("port") as u16;
         let bind = config.get("bind").unwrap_or_default();
         let srv = Server::new(config, config_file);
+        // the AOF is replayed before the port is even bound: a client never sees a
+        // half-loaded dataset, and a refused file leaves no listener behind
+        if let Err(e) = ferrokey::persistence::boot(&srv) {
+            error!("{e}");
+            return 1;
+        }
         let host = bind
             .split_whitespace()
             .map(|b| b.trim_start_matches('-'))
@@ -193,13 +199,16 @@ fn main() {
                 }
             });
         }
-        match srv.run(listener, workers).await {
+        let code = match srv.run(listener, workers).await {
             Ok(()) => 0,
             Err(e) => {
                 error!(error = %e, "server failed");
                 1
             }
-        }
+        };
+        // everything logged reaches the disk before exiting
+        ferrokey::persistence::shutdown();
+        code
     });
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);

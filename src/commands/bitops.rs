@@ -5,6 +5,7 @@
 use super::flags::*;
 use super::strings::read_str;
 use super::{acl, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::store::{NewValue, Object, Shard};
 use std::sync::atomic::Ordering;
 
@@ -172,6 +173,7 @@ fn setbit(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             *b &= !mask;
         }
         ctx.dirty += 1;
+        ctx.notify(class::STRING, "setbit", key);
     }
     drop(shard);
     ctx.out.int(old as i64);
@@ -347,6 +349,7 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if maxlen == 0 {
         if locks.shard(dest).delete(dest, now).is_some() {
             ctx.dirty += 1;
+            ctx.notify(class::GENERIC, "del", dest);
         }
         drop(locks);
         ctx.out.int(0);
@@ -370,6 +373,7 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         .shard(dest)
         .set(dest, NewValue::Obj(Object::Str(res)), None, now);
     ctx.dirty += 1;
+    ctx.notify(class::STRING, "set", dest);
     drop(locks);
     ctx.out.int(maxlen as i64);
     Ok(())
@@ -531,6 +535,9 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) -> CmdResult
         }
     }
     ctx.dirty += changes;
+    if changes > 0 {
+        ctx.notify(class::STRING, "setbit", key);
+    }
     Ok(())
 }
 

@@ -138,6 +138,7 @@ fn quit(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 fn reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     super::transactions::reset(ctx.srv, ctx.client);
     let c = &mut *ctx.client;
+    ctx.srv.pubsub.client_gone(&c.info);
     ctx.srv.remove_monitor(c.id);
     c.info.set_flag(
         cflags::MONITOR | cflags::PUBSUB | cflags::NO_EVICT | cflags::NO_TOUCH | cflags::READONLY,

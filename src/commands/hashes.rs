@@ -3,6 +3,7 @@
 use super::flags::*;
 use super::strings::ldouble;
 use super::{acl, glob_match, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::protocol::Reply;
 use crate::store::hash::{Hash, Limits};
 use crate::store::{NewValue, Object, Shard, ValueRef};
@@ -195,6 +196,7 @@ fn hset(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.out.ok();
     }
     ctx.dirty += ((args.len() - 2) / 2) as u64;
+    ctx.notify(class::HASH, "hset", key);
     Ok(())
 }
 
@@ -211,6 +213,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     h.set(args[2], args[3], lim);
     ctx.out.int(1);
     ctx.dirty += 1;
+    ctx.notify(class::HASH, "hset", key);
     Ok(())
 }
 
@@ -253,10 +256,17 @@ fn hdel(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             }
         }
     }
-    if h.is_empty() {
+    let emptied = h.is_empty();
+    if emptied {
         shard.delete(key, now);
     }
     ctx.dirty += deleted;
+    if deleted > 0 {
+        ctx.notify(class::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(deleted as i64);
     Ok(())
 }
@@ -338,6 +348,7 @@ fn hincrby(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     drop(shard);
     ctx.out.int(new);
     ctx.dirty += 1;
+    ctx.notify(class::HASH, "hincrby", key);
     Ok(())
 }
 
@@ -363,6 +374,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     drop(shard);
     ctx.out.bulk(s.as_bytes());
     ctx.dirty += 1;
+    ctx.notify(class::HASH, "hincrbyfloat", key);
     Ok(())
 }
 

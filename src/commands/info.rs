@@ -557,7 +557,7 @@ fn clients(srv: &Server, o: &mut Out) {
     o.kv("watching_clients", 0);
     o.kv("clients_in_timeout_table", 0);
     o.kv("total_watched_keys", 0);
-    o.kv("total_blocking_keys", 0);
+    o.kv("total_blocking_keys", srv.blocking.blocking_keys());
     o.kv("total_blocking_keys_on_nokey", 0);
     let left = srv.pause_until_ms.load(Relaxed) - srv.mono_ms();
     if left > 0 {
@@ -666,19 +666,22 @@ fn memory_section(srv: &Server, o: &mut Out) {
     let total = total_system_memory();
     o.kv("total_system_memory", total);
     o.kv("total_system_memory_human", human_bytes(total));
-    o.kv("used_memory_lua", 0);
-    o.kv("used_memory_vm_eval", 0);
-    o.kv("used_memory_lua_human", "0B");
-    o.kv("used_memory_scripts_eval", 0);
-    o.kv("number_of_cached_scripts", 0);
+    // scripting: one interpreter holds both EVAL scripts and function libraries
+    let (nscripts, script_bytes, lua_mem) = srv.scripting.memory_stats();
+    let code_bytes: usize = funcs.values().map(|l| l.code.len()).sum();
+    o.kv("used_memory_lua", lua_mem);
+    o.kv("used_memory_vm_eval", lua_mem);
+    o.kv("used_memory_lua_human", human_bytes(lua_mem as u64));
+    o.kv("used_memory_scripts_eval", script_bytes);
+    o.kv("number_of_cached_scripts", nscripts);
     o.kv("number_of_functions", nfuncs);
     o.kv("number_of_libraries", funcs.len());
     o.kv("used_memory_vm_functions", 0);
-    o.kv("used_memory_vm_total", 0);
-    o.kv("used_memory_vm_total_human", "0B");
-    o.kv("used_memory_functions", 0);
-    o.kv("used_memory_scripts", 0);
-    o.kv("used_memory_scripts_human", "0B");
+    o.kv("used_memory_vm_total", lua_mem);
+    o.kv("used_memory_vm_total_human", human_bytes(lua_mem as u64));
+    o.kv("used_memory_functions", code_bytes);
+    o.kv("used_memory_scripts", script_bytes + code_bytes);
+    o.kv("used_memory_scripts_human", human_bytes((script_bytes + code_bytes) as u64));
     o.kv("maxmemory", maxmemory);
     o.kv("maxmemory_human", human_bytes(maxmemory));
     o.kv(
@@ -713,7 +716,7 @@ fn memory_section(srv: &Server, o: &mut Out) {
 }
 
 fn persistence(srv: &Server, o: &mut Out) {
-    o.kv("loading", 0);
+    o.kv("loading", crate::persistence::loading() as u8);
     o.kv("async_loading", 0);
     o.kv("current_cow_peak", 0);
     o.kv("current_cow_size", 0);
@@ -731,16 +734,9 @@ fn persistence(srv: &Server, o: &mut Out) {
     o.kv("rdb_last_cow_size", 0);
     o.kv("rdb_last_load_keys_expired", 0);
     o.kv("rdb_last_load_keys_loaded", 0);
-    o.kv("aof_enabled", srv.config.get_bool("appendonly") as u8);
-    o.kv("aof_rewrite_in_progress", 0);
-    o.kv("aof_rewrite_scheduled", 0);
-    o.kv("aof_last_rewrite_time_sec", -1);
-    o.kv("aof_current_rewrite_time_sec", -1);
-    o.kv("aof_last_bgrewrite_status", "ok");
-    o.kv("aof_rewrites", 0);
-    o.kv("aof_rewrites_consecutive_failures", 0);
-    o.kv("aof_last_write_status", "ok");
-    o.kv("aof_last_cow_size", 0);
+    for (k, v) in crate::persistence::info_fields() {
+        o.kv(k, v);
+    }
     o.kv("module_fork_in_progress", 0);
     o.kv("module_fork_last_cow_size", 0);
 }
@@ -787,14 +783,17 @@ fn stats(srv: &Server, o: &mut Out) {
     o.kv("expire_cycle_cpu_milliseconds", 0);
     o.kv("evicted_keys", 0);
     o.kv("evicted_clients", 0);
-    o.kv("evicted_scripts", 0);
+    o.kv(
+        "evicted_scripts",
+        srv.scripting.evicted.load(std::sync::atomic::Ordering::Relaxed),
+    );
     o.kv("total_eviction_exceeded_time", 0);
     o.kv("current_eviction_exceeded_time", 0);
     o.kv("keyspace_hits", st.keyspace_hits.load(Relaxed));
     o.kv("keyspace_misses", st.keyspace_misses.load(Relaxed));
-    o.kv("pubsub_channels", 0);
-    o.kv("pubsub_patterns", 0);
-    o.kv("pubsubshard_channels", 0);
+    o.kv("pubsub_channels", srv.pubsub.channel_count());
+    o.kv("pubsub_patterns", srv.pubsub.pattern_count());
+    o.kv("pubsubshard_channels", srv.pubsub.shard_channel_count());
     o.kv("latest_fork_usec", 0);
     o.kv("total_forks", 0);
     o.kv("migrate_cached_sockets", 0);
@@ -820,7 +819,10 @@ fn stats(srv: &Server, o: &mut Out) {
     o.kv("io_threaded_total_prefetch_batches", 0);
     o.kv("io_threaded_total_prefetch_entries", 0);
     o.kv("client_query_buffer_limit_disconnections", 0);
-    o.kv("client_output_buffer_limit_disconnections", 0);
+    o.kv(
+        "client_output_buffer_limit_disconnections",
+        srv.pubsub.obuf_disconnections.load(Relaxed),
+    );
     o.kv("reply_buffer_shrinks", 0);
     o.kv("reply_buffer_expands", 0);
     o.kv("eventloop_cycles", 0);

@@ -4,6 +4,7 @@
 use super::flags::*;
 use super::spec::container;
 use super::{acl, glob_match, int_arg, is, lossy, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::protocol::decode::parse_i64;
 use crate::store::dump::{self, DumpError};
 use crate::store::table::LRU_MAX;
@@ -175,6 +176,7 @@ fn del(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         for k in keys {
             if locks.shard(k).delete(k, ctx.now).is_some() {
                 n += 1;
+                ctx.notify(class::GENERIC, "del", k);
             }
         }
     }
@@ -260,6 +262,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) -> CmdResult {
     };
     if renamed {
         ctx.dirty += 1;
+        ctx.notify(class::GENERIC, "rename_from", src);
+        ctx.notify(class::GENERIC, "rename_to", dst);
     }
     if nx {
         ctx.out.int(renamed as i64);
@@ -296,6 +300,8 @@ fn move_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if moved {
         ctx.dirty += 1;
         ctx.srv.key_modified(dst, key);
+        crate::pubsub::notify(ctx.srv, class::GENERIC, "move_from", key, src);
+        crate::pubsub::notify(ctx.srv, class::GENERIC, "move_to", key, dst);
     }
     ctx.out.int(moved as i64);
     Ok(())
@@ -348,6 +354,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         if dst_db != src_db {
             ctx.srv.key_modified(dst_db, dst_key);
         }
+        crate::pubsub::notify(ctx.srv, class::GENERIC, "copy_to", dst_key, dst_db);
     }
     ctx.out.int(copied as i64);
     Ok(())
@@ -593,6 +600,11 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: i64, relative: bool) -
     };
     if changed {
         ctx.dirty += 1;
+        // a time already past expired the key instead: its `expired` event is sent
+        // with the other expired keys once the command is done
+        if when > now {
+            ctx.notify(class::GENERIC, "expire", key);
+        }
     }
     ctx.out.int(changed as i64);
     Ok(())
@@ -650,6 +662,7 @@ fn persist(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     if changed {
         ctx.dirty += 1;
+        ctx.notify(class::GENERIC, "persist", key);
     }
     ctx.out.int(changed as i64);
     Ok(())
@@ -885,6 +898,7 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     }
     drop(shard);
     ctx.dirty += 1;
+    ctx.notify(class::GENERIC, "restore", key);
     ctx.out.ok();
     Ok(())
 }

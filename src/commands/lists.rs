@@ -2,7 +2,9 @@
 
 use super::flags::*;
 use super::{acl, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::store::list::{End, List};
+use crate::server::blocking::{self, Kind};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 
 const LIST: u64 = acl::LIST;
@@ -159,6 +161,51 @@ pub static COMMANDS: &[Command] = &[
             "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.",
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
         ),
+    Command::new("blpop", -3, WRITE | BLOCKING, blpop)
+        .keys(1, -2, 1)
+        .acl(LIST)
+        .doc(
+            "list",
+            "2.0.0",
+            "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+            "O(N) where N is the number of provided keys.",
+        ),
+    Command::new("brpop", -3, WRITE | BLOCKING, brpop)
+        .keys(1, -2, 1)
+        .acl(LIST)
+        .doc(
+            "list",
+            "2.0.0",
+            "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+            "O(N) where N is the number of provided keys.",
+        ),
+    Command::new("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, brpoplpush)
+        .keys(1, 2, 1)
+        .acl(LIST)
+        .doc(
+            "list",
+            "2.2.0",
+            "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.",
+            "O(1)",
+        ),
+    Command::new("blmove", 6, WRITE | DENYOOM | BLOCKING, blmove)
+        .keys(1, 2, 1)
+        .acl(LIST)
+        .doc(
+            "list",
+            "6.2.0",
+            "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.",
+            "O(1)",
+        ),
+    Command::new("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, blmpop)
+        .numkeys(2)
+        .acl(LIST)
+        .doc(
+            "list",
+            "7.0.0",
+            "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+            "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+        ),
 ];
 
 const POSITIVE: &str = "ERR value is out of range, must be positive";
@@ -208,8 +255,8 @@ fn positive_arg(a: &[u8], err: &'static str) -> Result<usize, CmdError> {
 }
 
 /// After elements left a list: the key goes when it is empty, otherwise the list may
-/// return to the compact encoding.
-fn after_removal(shard: &mut Shard, key: &[u8], now: i64, fill: i64) {
+/// return to the compact encoding. Returns whether the key went.
+fn after_removal(shard: &mut Shard, key: &[u8], now: i64, fill: i64) -> bool {
     let empty = match shard.get_mut(key, now).map(list_mut) {
         Some(Ok(l)) => {
             l.shrink(fill);
@@ -219,6 +266,25 @@ fn after_removal(shard: &mut Shard, key: &[u8], now: i64, fill: i64) {
     };
     if empty {
         shard.remove(key);
+    }
+    empty
+}
+
+/// The keyspace event of a push or pop at `end`.
+fn end_event(end: End, push: bool) -> &'static str {
+    match (end, push) {
+        (End::Head, true) => "lpush",
+        (End::Tail, true) => "rpush",
+        (End::Head, false) => "lpop",
+        (End::Tail, false) => "rpop",
+    }
+}
+
+/// Keyspace events for elements popped from `key`: the pop, then `del` if it emptied.
+fn notify_pop(ctx: &Ctx, key: &[u8], end: End, emptied: bool) {
+    ctx.notify(class::LIST, end_event(end, false), key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -290,6 +356,7 @@ fn push_generic(ctx: &mut Ctx, args: &[&[u8]], end: End, only_existing: bool) ->
     match len {
         Some(len) => {
             ctx.dirty += elems.len() as u64;
+            ctx.notify(class::LIST, end_event(end, true), args[1]);
             ctx.out.int(len as i64);
         }
         None => ctx.out.int(0),
@@ -344,8 +411,9 @@ fn pop_generic(ctx: &mut Ctx, args: &[&[u8]], end: End) -> CmdResult {
         }
     };
     if popped > 0 {
-        after_removal(&mut shard, key, now, fill);
+        let emptied = after_removal(&mut shard, key, now, fill);
         ctx.dirty += popped as u64;
+        notify_pop(ctx, key, end, emptied);
     }
     Ok(())
 }
@@ -395,8 +463,9 @@ fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 ctx.out.bulk(&v);
             }
         }
-        after_removal(shard, key, now, fill);
+        let emptied = after_removal(shard, key, now, fill);
         ctx.dirty += take as u64;
+        notify_pop(ctx, key, end, emptied);
         return Ok(());
     }
     ctx.out.null_array();
@@ -554,6 +623,7 @@ fn lset(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     l.set(i, args[3]);
     l.shrink(fill);
     ctx.dirty += 1;
+    ctx.notify(class::LIST, "lset", key);
     ctx.out.ok();
     Ok(())
 }
@@ -583,6 +653,7 @@ fn linsert(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     l.insert(pos, after, args[4]);
     let len = l.len();
     ctx.dirty += 1;
+    ctx.notify(class::LIST, "linsert", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -601,8 +672,12 @@ fn lrem(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let removed = l.remove_matching(args[3], limit, from);
     if removed > 0 {
-        after_removal(&mut shard, key, now, fill);
+        let emptied = after_removal(&mut shard, key, now, fill);
         ctx.dirty += removed as u64;
+        ctx.notify(class::LIST, "lrem", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -631,7 +706,11 @@ fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         };
         l.trim(from as usize, keep as usize);
         ctx.dirty += (len - keep) as u64;
-        after_removal(&mut shard, key, now, fill);
+        let emptied = after_removal(&mut shard, key, now, fill);
+        ctx.notify(class::LIST, "ltrim", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.out.ok();
     Ok(())
@@ -678,6 +757,8 @@ fn move_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
         l.push(to, &v);
         l.shrink(fill);
         ctx.dirty += 1;
+        ctx.notify(class::LIST, end_event(to, true), dst);
+        ctx.notify(class::LIST, end_event(from, false), src);
         ctx.out.bulk(&v);
         return Ok(());
     }
@@ -685,9 +766,99 @@ fn move_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
         ctx.out.null();
         return Ok(());
     };
-    after_removal(locks.shard(src), src, now, fill);
+    let emptied = after_removal(locks.shard(src), src, now, fill);
     push_into(locks.shard(dst), dst, now, fill, to, &[&v], false)?;
     ctx.dirty += 1;
+    ctx.notify(class::LIST, end_event(to, true), dst);
+    notify_pop(ctx, src, from, emptied);
     ctx.out.bulk(&v);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- blocking forms
+
+fn blpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    bpop(ctx, args, End::Head)
+}
+
+fn brpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    bpop(ctx, args, End::Tail)
+}
+
+/// BLPOP/BRPOP key [key ...] timeout: pops from the first non-empty list, in key order.
+fn bpop(ctx: &mut Ctx, args: &[&[u8]], end: End) -> CmdResult {
+    let timeout = blocking::timeout_arg(args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    let (now, fill) = (ctx.now, fill(ctx));
+    for &key in keys {
+        let mut shard = ctx.db().lock(key);
+        let Some(n) = shard.get_mut(key, now) else {
+            continue;
+        };
+        let Some(v) = list_mut(n)?.pop(end) else {
+            continue;
+        };
+        let emptied = after_removal(&mut shard, key, now, fill);
+        drop(shard);
+        ctx.dirty += 1;
+        notify_pop(ctx, key, end, emptied);
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        ctx.out.bulk(&v);
+        return Ok(());
+    }
+    let at = ctx.out.len();
+    ctx.out.null_array();
+    blocking::block(ctx, args, keys, Kind::List, timeout, at);
+    Ok(())
+}
+
+fn blmove(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let from = end_arg(args[3])?;
+    let to = end_arg(args[4])?;
+    let timeout = blocking::timeout_arg(args[5])?;
+    bmove(ctx, args, from, to, timeout)
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let timeout = blocking::timeout_arg(args[3])?;
+    bmove(ctx, args, End::Tail, End::Head, timeout)
+}
+
+fn bmove(
+    ctx: &mut Ctx,
+    args: &[&[u8]],
+    from: End,
+    to: End,
+    timeout: Option<std::time::Duration>,
+) -> CmdResult {
+    let (dirty, at) = (ctx.dirty, ctx.out.len());
+    move_generic(ctx, args[1], args[2], from, to)?;
+    if ctx.dirty > dirty {
+        return Ok(());
+    }
+    ctx.out.truncate(at);
+    ctx.out.null_array();
+    blocking::block(ctx, args, &args[1..2], Kind::List, timeout, at);
+    Ok(())
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: LMPOP once the
+/// timeout is set aside.
+fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let timeout = blocking::timeout_arg(args[1])?;
+    let mut rest: crate::protocol::decode::Args = args.iter().copied().collect();
+    rest.remove(1);
+    let (dirty, at) = (ctx.dirty, ctx.out.len());
+    lmpop(ctx, &rest)?;
+    if ctx.dirty > dirty {
+        return Ok(());
+    }
+    // LMPOP accepted the arguments, so numkeys is valid and the keys are there
+    let numkeys = parse_i64(args[2]).unwrap_or(0).max(0) as usize;
+    let keys = &args[3..(3 + numkeys).min(args.len())];
+    ctx.out.truncate(at);
+    ctx.out.null_array();
+    blocking::block(ctx, args, keys, Kind::List, timeout, at);
     Ok(())
 }

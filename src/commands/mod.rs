@@ -11,8 +11,11 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod spec;
 pub mod strings;
 pub mod table;
@@ -96,6 +99,9 @@ pub struct Ctx<'a> {
     pub cmd: &'static Command,
     /// Number of keyspace changes this command made (Valkey's `server.dirty` delta).
     pub dirty: u64,
+    /// What the AOF logs for this command instead of the request itself (None: the
+    /// request as sent). Handlers whose effect differs from their request set it.
+    pub propagate: Option<Vec<Vec<Vec<u8>>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -103,6 +109,12 @@ impl<'a> Ctx<'a> {
     /// context, so a handler can hold a shard lock while writing its reply.
     pub fn db(&self) -> &'a Db {
         self.srv.keyspace.db(self.client.db)
+    }
+
+    /// Publishes a keyspace notification for `key` in the client's database (see
+    /// [`crate::pubsub::notify`]); one atomic load when notifications are off.
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        crate::pubsub::notify(self.srv, class, event, key, self.client.db);
     }
 }
 
@@ -157,6 +169,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         );
         return;
     }
+    // AOF write errors refuse writes until the log is healthy again
+    if cmd.has(flags::WRITE) && !client.nested() {
+        if let Some(e) = crate::persistence::deny_write() {
+            reject(srv, client, cmd, out, &e);
+            return;
+        }
+    }
     if client.multi.is_some() && !transactions::runs_in_multi(cmd) {
         transactions::queue(client, out, args);
         return;
@@ -169,18 +188,25 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         now: crate::store::unix_ms_at(started),
         cmd,
         dirty: 0,
+        propagate: None,
     };
     // Normal commands share the gate; EXEC and scripts take it exclusively so that
     // nothing observes them half done, and what they run nested already holds it.
     // A poisoned gate only means a handler panicked elsewhere; the data is intact.
+    // While a script runs past busy-reply-threshold, other clients get BUSY instead
+    // of waiting for the gate (see `scripting::enter_gate`).
     let result = if ctx.client.nested() {
-        (cmd.handler)(&mut ctx, args)
-    } else if cmd.has(flags::EXCLUSIVE) {
-        let _gate = srv.gate.write().unwrap_or_else(|e| e.into_inner());
-        (cmd.handler)(&mut ctx, args)
+        call(&mut ctx, args, reply_start)
     } else {
-        let _gate = srv.gate.read().unwrap_or_else(|e| e.into_inner());
-        (cmd.handler)(&mut ctx, args)
+        match crate::scripting::enter_gate(srv, cmd) {
+            Ok(_gate) => call(&mut ctx, args, reply_start),
+            Err(busy) => {
+                srv.stats.record_rejected(cmd);
+                srv.stats.error_reply(busy);
+                ctx.out.error(busy);
+                return;
+            }
+        }
     };
     let dirty = ctx.dirty;
     if dirty > 0 && cmd.has(flags::WRITE) {
@@ -202,6 +228,11 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
             true
         }
     };
+    if client.origin == crate::server::Origin::Unblock {
+        // a blocked command retried for its client was counted when it blocked
+        srv.stats.record_dirty(dirty);
+        return;
+    }
     // as Valkey, monitors see a command once it ran, and never administrative ones
     if !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         srv.feed_monitors(client, args);
@@ -218,12 +249,38 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
 /// commands EXEC or a script run nested: whatever those changed is now visible as a
 /// whole, so blocked clients may be served and the effects published.
 pub fn after_command(srv: &Server) {
-    if crate::store::has_expired() {
-        for (_db, _key) in crate::store::take_expired() {
-            // keyspace `expired` events and the AOF's DEL for these come here
-        }
-    }
+    crate::pubsub::report_created(srv);
+    report_expired(srv);
+    crate::persistence::flush_pending();
     crate::server::blocking::serve_ready(srv);
+    crate::persistence::flush_pending();
+}
+
+/// Runs a handler; a write that changed something is handed to the AOF while the
+/// gate is still held (a rewrite's commit must see it applied and noted, or neither).
+fn call(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) -> CmdResult {
+    let r = (ctx.cmd.handler)(ctx, args);
+    if r.is_ok() && ctx.dirty > 0 && ctx.cmd.has(flags::WRITE) {
+        crate::persistence::record(ctx, args, reply_start);
+    }
+    if !ctx.client.nested() {
+        // appended before the gate is released, so the log keeps the order writes
+        // to the same key were applied in (EXEC/scripts as one MULTI/EXEC unit)
+        crate::persistence::command_done(ctx.srv);
+    }
+    r
+}
+
+/// Publishes what this thread expired (lazily in commands, or in the cron's active
+/// expiry cycle) since the last call: keyspace `expired` events, the AOF's DEL.
+pub fn report_expired(srv: &Server) {
+    if !crate::store::has_expired() {
+        return;
+    }
+    for (db, key) in crate::store::take_expired() {
+        crate::pubsub::notify(srv, crate::pubsub::class::EXPIRED, "expired", &key, db);
+        crate::persistence::propagate_del(db, &key);
+    }
 }
 
 /// Positions of the key arguments of a command line, from the table.

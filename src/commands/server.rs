@@ -1,5 +1,5 @@
 //! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE,
-//! SHUTDOWN, MEMORY, SLOWLOG, MONITOR, LATENCY, DEBUG, FUNCTION, ROLE, WAIT, LOLWUT.
+//! SHUTDOWN, MEMORY, SLOWLOG, MONITOR, LATENCY, DEBUG, ROLE, WAIT, LOLWUT.
 
 use super::flags::*;
 use super::spec::container;
@@ -122,25 +122,6 @@ pub static COMMANDS: &[Command] = &[
         ]),
     Command::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, debug)
         .doc("server", "1.0.0", "A container for debugging commands.", "Depends on subcommand."),
-    Command::new("function", -2, 0, container)
-        .doc("scripting", "7.0.0", "A container for function commands.", "Depends on subcommand.")
-        .subs(&[
-            Command::new("delete", 3, NOSCRIPT | WRITE, function_delete)
-                .acl(acl::SCRIPTING)
-                .doc("scripting", "7.0.0", "Deletes a library and its functions.", "O(1)"),
-            Command::new("flush", -2, NOSCRIPT | WRITE, function_flush)
-                .acl(acl::SCRIPTING)
-                .doc("scripting", "7.0.0", "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted"),
-            Command::new("help", 2, LOADING | STALE, function_help)
-                .acl(acl::SCRIPTING)
-                .doc("scripting", "7.0.0", "Returns helpful text about the different subcommands.", "O(1)"),
-            Command::new("list", -2, NOSCRIPT, function_list)
-                .acl(acl::SCRIPTING)
-                .doc("scripting", "7.0.0", "Returns information about all libraries.", "O(N) where N is the number of functions"),
-            Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats)
-                .acl(acl::SCRIPTING)
-                .doc("scripting", "7.0.0", "Returns information about a function during execution.", "O(1)"),
-        ]),
     Command::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, role)
         .acl(acl::ADMIN | acl::DANGEROUS)
         .doc("server", "2.8.12", "Returns the replication role.", "O(1)"),
@@ -517,6 +498,8 @@ fn config_set(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         .map_err(CmdError::err)?;
     let threshold = ctx.srv.config.get_i64("latency-monitor-threshold");
     ctx.srv.admin.latency_threshold.store(threshold, Relaxed);
+    // appendonly / appendfsync take effect at once
+    crate::persistence::config_changed(ctx.srv).map_err(CmdError::err)?;
     ctx.out.ok();
     Ok(())
 }
@@ -670,11 +653,12 @@ fn wait(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let at = ctx.out.len();
     ctx.out.int(0);
     // inside a transaction nothing may block: the count is returned as is
-    if wanted > 0 && !ctx.client.info.has_flag(cflags::MULTI) {
+    if wanted > 0 && !ctx.client.nested() {
         ctx.client.block = Some(Block {
             timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
             reply_at: at,
             blocked: true,
+            waiter: None,
         });
     }
     Ok(())
@@ -1217,165 +1201,6 @@ fn latency_doctor(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------- FUNCTION
-
-fn function_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    help(
-        ctx.out,
-        "FUNCTION",
-        &[
-            "LOAD [REPLACE] <FUNCTION CODE>",
-            "    Create a new library with the given library name and code.",
-            "DELETE <LIBRARY NAME>",
-            "    Delete the given library.",
-            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-            "    Return general information on all the libraries:",
-            "    * Library name",
-            "    * The engine used to run the Library",
-            "    * Functions list",
-            "    * Library code (if WITHCODE is given)",
-            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
-            "STATS",
-            "    Return information about the current function running:",
-            "    * Function name",
-            "    * Command used to run the function",
-            "    * Duration in MS that the function is running",
-            "    If no function is running, return nil",
-            "    In addition, returns a list of available engines.",
-            "KILL",
-            "    Kill the current running function.",
-            "FLUSH [ASYNC|SYNC]",
-            "    Delete all the libraries.",
-            "    When called without the optional mode argument, the behavior is determined by the",
-            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-            "    * ASYNC: Asynchronously flush the libraries.",
-            "    * SYNC: Synchronously flush the libraries.",
-            "DUMP",
-            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
-            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
-            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
-            "    control how to handle existing libraries (default APPEND):",
-            "    * FLUSH: delete all existing libraries.",
-            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
-            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
-            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
-            "      in case of functions name collision with another library).",
-        ],
-    );
-    Ok(())
-}
-
-fn function_flush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    if args.len() > 3 {
-        return Err(CmdError::subcommand_syntax(args));
-    }
-    let background = match args.get(2) {
-        None => ctx.srv.config.get_bool("lazyfree-lazy-user-flush"),
-        Some(a) if is(a, "sync") => false,
-        Some(a) if is(a, "async") => true,
-        Some(_) => {
-            return Err(CmdError::err(
-                "FUNCTION FLUSH only supports SYNC|ASYNC option",
-            ))
-        }
-    };
-    let old = std::mem::take(&mut *ctx.srv.functions.write());
-    if background {
-        std::thread::spawn(move || drop(old));
-    } else {
-        drop(old);
-    }
-    ctx.dirty += 1;
-    ctx.out.ok();
-    Ok(())
-}
-
-fn function_delete(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let removed = ctx.srv.functions.write().remove(lossy(args[2]).as_str());
-    if removed.is_none() {
-        return Err(CmdError::err("Library not found"));
-    }
-    ctx.dirty += 1;
-    ctx.out.ok();
-    Ok(())
-}
-
-fn function_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let (mut with_code, mut pattern): (bool, Option<&[u8]>) = (false, None);
-    let mut i = 2;
-    while i < args.len() {
-        if !with_code && is(args[i], "withcode") {
-            with_code = true;
-        } else if pattern.is_none() && is(args[i], "libraryname") {
-            if i + 1 >= args.len() {
-                return Err(CmdError::err("library name argument was not given"));
-            }
-            pattern = Some(args[i + 1]);
-            i += 1;
-        } else {
-            return Err(CmdError::err(format!(
-                "Unknown argument {}",
-                lossy(args[i])
-            )));
-        }
-        i += 1;
-    }
-    let libs = ctx.srv.functions.read();
-    let picked: Vec<_> = libs
-        .values()
-        .filter(|l| pattern.is_none_or(|p| glob_match(p, l.name.as_bytes(), true)))
-        .collect();
-    let out = &mut *ctx.out;
-    out.array(picked.len());
-    for l in picked {
-        out.map(if with_code { 4 } else { 3 });
-        out.bulk(b"library_name");
-        out.bulk(l.name.as_bytes());
-        out.bulk(b"engine");
-        out.bulk(l.engine.as_bytes());
-        out.bulk(b"functions");
-        out.array(l.functions.len());
-        for f in &l.functions {
-            out.map(3);
-            out.bulk(b"name");
-            out.bulk(f.name.as_bytes());
-            out.bulk(b"description");
-            match &f.description {
-                Some(d) => out.bulk(d.as_bytes()),
-                None => out.null(),
-            }
-            out.bulk(b"flags");
-            out.set(f.flags.len());
-            for fl in &f.flags {
-                out.bulk(fl.as_bytes());
-            }
-        }
-        if with_code {
-            out.bulk(b"library_code");
-            out.bulk(l.code.as_bytes());
-        }
-    }
-    Ok(())
-}
-
-fn function_stats(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    let libs = ctx.srv.functions.read();
-    let nfuncs: usize = libs.values().map(|l| l.functions.len()).sum();
-    let out = &mut *ctx.out;
-    out.map(2);
-    out.bulk(b"running_script");
-    out.null();
-    out.bulk(b"engines");
-    out.map(1);
-    out.bulk(b"LUA");
-    out.map(2);
-    out.bulk(b"libraries_count");
-    out.int(libs.len() as i64);
-    out.bulk(b"functions_count");
-    out.int(nfuncs as i64);
-    Ok(())
-}
-
 // ---------------------------------------------------------------- MODULE
 
 fn module_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
@@ -1519,8 +1344,8 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ctx.out.ok();
             if secs.is_finite() && secs > 0.0 {
                 let d = Duration::from_secs_f64(secs.min(1e9));
-                if ctx.client.info.has_flag(cflags::MULTI) {
-                    // inside a transaction the whole transaction must take the time
+                if ctx.client.nested() {
+                    // inside a transaction or script the whole of it must take the time
                     std::thread::sleep(d);
                 } else {
                     // only this connection waits; other clients keep being served
@@ -1528,9 +1353,15 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                         timeout: Some(d),
                         reply_at: at,
                         blocked: false,
+                        waiter: None,
                     });
                 }
             }
+        }
+        ("reload" | "loadaof", _) => {
+            // the AOF is flushed and loaded back (no RDB: without AOF the data stays)
+            crate::persistence::debug_reload(ctx.srv).map_err(CmdError::err)?;
+            ctx.out.ok();
         }
         ("log", 3) => {
             tracing::warn!("DEBUG LOG: {}", lossy(args[2]));

@@ -7,6 +7,7 @@
 use super::flags::*;
 use super::keys::parse_cursor;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::protocol::Reply;
 use crate::store::set::{Elem, Limits, Set};
 use crate::store::{Db, MultiLock, NewValue, Object, Shard, ValueRef};
@@ -162,13 +163,16 @@ fn sadd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         members.iter().filter(|m| set.add(m, &lim)).count()
     };
     ctx.dirty += added as u64;
+    if added > 0 {
+        ctx.notify(class::SET, "sadd", key);
+    }
     ctx.out.int(added as i64);
     Ok(())
 }
 
 fn srem(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let (key, now) = (args[1], ctx.now);
-    let deleted = {
+    let (deleted, emptied) = {
         let mut shard = ctx.db().lock(key);
         let mut deleted = 0;
         let mut emptied = false;
@@ -186,9 +190,15 @@ fn srem(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         if emptied {
             shard.delete(key, now);
         }
-        deleted
+        (deleted, emptied)
     };
     ctx.dirty += deleted;
+    if deleted > 0 {
+        ctx.notify(class::SET, "srem", key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(deleted as i64);
     Ok(())
 }
@@ -335,14 +345,19 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 return Ok(());
             };
             let m = set.pop_random(&mut rng);
-            if set.is_empty() {
+            let emptied = set.is_empty();
+            if emptied {
                 shard.delete(key, now);
             }
-            m
+            m.map(|m| (m, emptied))
         };
         match popped {
-            Some(m) => {
+            Some((m, emptied)) => {
                 ctx.dirty += 1;
+                ctx.notify(class::SET, "spop", key);
+                if emptied {
+                    ctx.notify(class::GENERIC, "del", key);
+                }
                 ctx.out.bulk(&m);
             }
             None => ctx.out.null(),
@@ -373,6 +388,8 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         shard.delete(key, now);
         ctx.dirty += size as u64;
+        ctx.notify(class::SET, "spop", key);
+        ctx.notify(class::GENERIC, "del", key);
         return Ok(());
     }
     let count = count as usize;
@@ -427,6 +444,7 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         *set = kept;
     }
     ctx.dirty += count as u64;
+    ctx.notify(class::SET, "spop", key);
     Ok(())
 }
 
@@ -469,6 +487,13 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let added = write_set(locks.shard(dst), dst, now)?.is_some_and(|s| s.add(member, &lim));
     drop(locks);
     ctx.dirty += 1 + added as u64;
+    ctx.notify(class::SET, "srem", src);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", src);
+    }
+    if added {
+        ctx.notify(class::SET, "sadd", dst);
+    }
     ctx.out.int(1);
     Ok(())
 }
@@ -532,8 +557,11 @@ fn store_result(ctx: &mut Ctx, locks: &mut MultiLock<'_>, dst: &[u8], result: Se
             .shard(dst)
             .set(dst, NewValue::Obj(Object::Set(result)), None, ctx.now);
         ctx.dirty += 1;
+        // the event is the command's name: sinterstore, sunionstore, sdiffstore
+        ctx.notify(class::SET, ctx.cmd.name, dst);
     } else if locks.shard(dst).delete(dst, ctx.now).is_some() {
         ctx.dirty += 1;
+        ctx.notify(class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }

@@ -117,6 +117,8 @@ pub struct Command {
     /// For commands whose keys follow a count argument (ZUNION numkeys key...,
     /// EVAL script numkeys key...): the position of that count; 0 if none.
     pub numkeys_at: i32,
+    /// Extra key positions found by parsing the arguments (SORT ... STORE key).
+    pub more_keys: Option<fn(&[&[u8]]) -> Vec<usize>>,
     /// Declared ACL categories; flag-derived ones are added by [`Command::acl_categories`].
     pub acl: u64,
     pub group: &'static str,
@@ -137,6 +139,7 @@ impl Command {
             last_key: 0,
             key_step: 0,
             numkeys_at: 0,
+            more_keys: None,
             acl: 0,
             group: "generic",
             since: "1.0.0",
@@ -158,6 +161,12 @@ impl Command {
     /// Keys follow a count at position `at` (the command is then MOVABLEKEYS).
     pub const fn numkeys(mut self, at: i32) -> Command {
         self.numkeys_at = at;
+        self
+    }
+
+    /// Keys beyond the declared range, found by parsing the arguments.
+    pub const fn more_keys(mut self, f: fn(&[&[u8]]) -> Vec<usize>) -> Command {
+        self.more_keys = Some(f);
         self
     }
 
@@ -235,6 +244,9 @@ impl Command {
                 .max(0) as usize;
             let end = (at + 1).saturating_add(n).min(args.len());
             v.extend(at + 1..end);
+        }
+        if let Some(f) = self.more_keys {
+            v.extend(f(args));
         }
         v
     }

@@ -2,6 +2,7 @@
 
 use super::flags::*;
 use super::{acl, int_arg, is, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -392,6 +393,7 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], how: &SetHow) -> Result<bo
         Some(when) if when <= now => {
             if shard.delete(key, now).is_some() {
                 ctx.dirty += 1;
+                ctx.notify(class::EXPIRED, "expired", key);
             }
         }
         when => {
@@ -401,6 +403,10 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], val: &[u8], how: &SetHow) -> Result<bo
                 shard.set(key, NewValue::Str(val), when, now);
             }
             ctx.dirty += 1;
+            ctx.notify(class::STRING, "set", key);
+            if when.is_some() {
+                ctx.notify(class::GENERIC, "expire", key);
+            }
         }
     }
     Ok(true)
@@ -481,6 +487,7 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if found {
         shard.remove(key);
         ctx.dirty += 1;
+        ctx.notify(class::GENERIC, "del", key);
     }
     Ok(())
 }
@@ -503,14 +510,17 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         Some((u, ms)) if u.absolute() && ms <= now => {
             shard.remove(key);
             ctx.dirty += 1;
+            ctx.notify(class::EXPIRED, "expired", key);
         }
         Some((_, ms)) => {
             shard.set_expire(key, Some(ms), now);
             ctx.dirty += 1;
+            ctx.notify(class::GENERIC, "expire", key);
         }
         None if o.persist && had_ttl => {
             shard.set_expire(key, None, now);
             ctx.dirty += 1;
+            ctx.notify(class::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -556,6 +566,9 @@ fn mset_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) -> CmdResult {
     }
     drop(locks);
     ctx.dirty += (pairs.len() / 2) as u64;
+    for p in pairs.chunks_exact(2) {
+        ctx.notify(class::STRING, "set", p[0]);
+    }
     if nx {
         ctx.out.int(1);
     } else {
@@ -591,6 +604,7 @@ fn append(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     drop(shard);
     ctx.dirty += 1;
+    ctx.notify(class::STRING, "append", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -614,6 +628,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     shard.set_keep_ttl(key, NewValue::Str(buf.format(v).as_bytes()), now);
     drop(shard);
     ctx.dirty += 1;
+    ctx.notify(class::STRING, "incrby", key);
     ctx.out.int(v);
     Ok(())
 }
@@ -656,6 +671,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     shard.set_keep_ttl(key, NewValue::Str(s.as_bytes()), now);
     drop(shard);
     ctx.dirty += 1;
+    ctx.notify(class::STRING, "incrbyfloat", key);
     ctx.out.bulk(s.as_bytes());
     Ok(())
 }
@@ -731,6 +747,7 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     };
     drop(shard);
     ctx.dirty += 1;
+    ctx.notify(class::STRING, "setrange", key);
     ctx.out.int(total as i64);
     Ok(())
 }

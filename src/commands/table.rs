@@ -13,9 +13,13 @@ const FAMILIES: &[&[Command]] = &[
     super::lists::COMMANDS,
     super::sets::COMMANDS,
     super::zsets::COMMANDS,
+    super::sort::COMMANDS,
     super::connection::COMMANDS,
     super::server::COMMANDS,
     super::transactions::COMMANDS,
+    super::scripting::COMMANDS,
+    crate::persistence::commands::COMMANDS,
+    super::pubsub::COMMANDS,
 ];
 
 pub struct Registry {

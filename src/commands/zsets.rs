@@ -2,7 +2,9 @@
 
 use super::flags::*;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
+use crate::pubsub::class;
 use crate::protocol::Reply;
+use crate::server::blocking;
 use crate::store::zset::{entry_cmp, Limits, ZSet};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 use rand::Rng;
@@ -170,6 +172,33 @@ pub static COMMANDS: &[Command] = &[
             "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
             "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         ),
+    Command::new("bzpopmin", -3, WRITE | FAST | BLOCKING, bzpopmin)
+        .keys(1, -2, 1)
+        .acl(Z)
+        .doc(
+            G,
+            "5.0.0",
+            "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+            "O(log(N)) with N being the number of elements in the sorted set.",
+        ),
+    Command::new("bzpopmax", -3, WRITE | FAST | BLOCKING, bzpopmax)
+        .keys(1, -2, 1)
+        .acl(Z)
+        .doc(
+            G,
+            "5.0.0",
+            "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+            "O(log(N)) with N being the number of elements in the sorted set.",
+        ),
+    Command::new("bzmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, bzmpop)
+        .numkeys(2)
+        .acl(Z)
+        .doc(
+            G,
+            "7.0.0",
+            "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+            "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        ),
     Command::new("zrandmember", -2, READONLY, zrandmember)
         .keys(1, 1, 1)
         .acl(Z)
@@ -301,14 +330,23 @@ fn write_zset<'s>(
     }
 }
 
-/// Deletes `key` if the zset it holds was emptied.
-fn drop_if_empty(shard: &mut Shard, key: &[u8]) {
-    if shard
+/// Deletes `key` if the zset it holds was emptied; returns whether it did.
+fn drop_if_empty(shard: &mut Shard, key: &[u8]) -> bool {
+    let empty = shard
         .peek(key)
         .and_then(|n| as_zset(n).ok())
-        .is_some_and(ZSet::is_empty)
-    {
+        .is_some_and(ZSet::is_empty);
+    if empty {
         shard.remove(key);
+    }
+    empty
+}
+
+/// Keyspace events of a removal from `key`: `event`, then `del` if it emptied.
+fn notify_removed(ctx: &Ctx, event: &str, key: &[u8], emptied: bool) {
+    ctx.notify(class::ZSET, event, key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -764,6 +802,9 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) 
     drop_if_empty(&mut shard, key);
     drop(shard);
     ctx.dirty += (added + updated) as u64;
+    if added + updated > 0 {
+        ctx.notify(class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+    }
     if failed {
         return Err(CmdError::msg(NAN_ERR));
     }
@@ -790,9 +831,12 @@ fn zrem(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         Some(z) => args[2..].iter().filter(|m| z.remove(m)).count(),
         None => 0,
     };
-    drop_if_empty(&mut shard, key);
+    let emptied = drop_if_empty(&mut shard, key);
     drop(shard);
     ctx.dirty += removed as u64;
+    if removed > 0 {
+        notify_removed(ctx, "zrem", key, emptied);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -926,9 +970,13 @@ fn remrange_generic(ctx: &mut Ctx, key: &[u8], r: Range) -> CmdResult {
             }
         },
     };
-    drop_if_empty(&mut shard, key);
+    let emptied = drop_if_empty(&mut shard, key);
     drop(shard);
     ctx.dirty += removed as u64;
+    if removed > 0 {
+        // zremrangebyrank, zremrangebyscore or zremrangebylex
+        notify_removed(ctx, ctx.cmd.name, key, emptied);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -1066,6 +1114,7 @@ fn store_result(
     if entries.is_empty() {
         if shard.delete(dst, now).is_some() {
             ctx.dirty += 1;
+            ctx.notify(class::GENERIC, "del", dst);
         }
         ctx.out.int(0);
         return;
@@ -1074,6 +1123,8 @@ fn store_result(
     let n = z.len();
     shard.set(dst, NewValue::Obj(Object::ZSet(z)), None, now);
     ctx.dirty += 1;
+    // zunionstore, zinterstore, zdiffstore or zrangestore
+    ctx.notify(class::ZSET, ctx.cmd.name, dst);
     ctx.out.int(n as i64);
 }
 
@@ -1089,6 +1140,14 @@ fn zpopmax(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 }
 
 const POSITIVE: &str = "ERR value is out of range, must be positive";
+
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
+}
 
 fn pop_generic(ctx: &mut Ctx, args: &[&[u8]], max: bool) -> CmdResult {
     if args.len() > 3 {
@@ -1108,9 +1167,12 @@ fn pop_generic(ctx: &mut Ctx, args: &[&[u8]], max: bool) -> CmdResult {
         Some(z) => z.pop(count.unwrap_or(1), max),
         None => Vec::new(),
     };
-    drop_if_empty(&mut shard, key);
+    let emptied = drop_if_empty(&mut shard, key);
     drop(shard);
     ctx.dirty += popped.len() as u64;
+    if !popped.is_empty() {
+        notify_removed(ctx, pop_event(max), key, emptied);
+    }
     let items: Vec<(&[u8], f64)> = popped.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
     if count.is_some() {
         emit(ctx.out, &items, true);
@@ -1166,9 +1228,12 @@ fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             continue;
         };
         let popped = z.pop(count.unwrap_or(1), max);
-        drop_if_empty(shard, key);
+        let emptied = drop_if_empty(shard, key);
         drop(locks);
         ctx.dirty += popped.len() as u64;
+        if !popped.is_empty() {
+            notify_removed(ctx, pop_event(max), key, emptied);
+        }
         ctx.out.array(2);
         ctx.out.bulk(key);
         ctx.out.array(popped.len());
@@ -1638,4 +1703,66 @@ mod tests {
         assert_eq!(rank_span(i64::MIN, i64::MIN, 3), None);
         assert_eq!(rank_span(0, 0, 0), None);
     }
+}
+
+// ---------------------------------------------------------------------------------
+// blocking pops
+
+fn bzpopmin(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, args, true)
+}
+
+/// BZPOPMIN/BZPOPMAX key [key ...] timeout: [key, member, score] from the first
+/// non-empty sorted set, in key order.
+fn bzpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) -> CmdResult {
+    let timeout = blocking::timeout_arg(args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    let now = ctx.now;
+    for &key in keys {
+        let mut shard = ctx.db().lock(key);
+        let Some(z) = write_zset(&mut shard, key, now)? else {
+            continue;
+        };
+        let popped = z.pop(1, max);
+        let emptied = drop_if_empty(&mut shard, key);
+        drop(shard);
+        let Some((m, score)) = popped.into_iter().next() else {
+            continue;
+        };
+        ctx.dirty += 1;
+        notify_removed(ctx, pop_event(max), key, emptied);
+        ctx.out.array(3);
+        ctx.out.bulk(key);
+        ctx.out.bulk(&m);
+        ctx.out.double(score);
+        return Ok(());
+    }
+    let at = ctx.out.len();
+    ctx.out.null_array();
+    blocking::block(ctx, args, keys, blocking::Kind::ZSet, timeout, at);
+    Ok(())
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP once the timeout
+/// is set aside.
+fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let timeout = blocking::timeout_arg(args[1])?;
+    let mut rest: crate::protocol::decode::Args = args.iter().copied().collect();
+    rest.remove(1);
+    let (dirty, at) = (ctx.dirty, ctx.out.len());
+    zmpop(ctx, &rest)?;
+    if ctx.dirty > dirty {
+        return Ok(());
+    }
+    // ZMPOP accepted the arguments, so numkeys is valid and the keys are there
+    let numkeys = parse_int(args[2]).unwrap_or(0).max(0) as usize;
+    let keys = &args[3..(3 + numkeys).min(args.len())];
+    ctx.out.truncate(at);
+    ctx.out.null_array();
+    blocking::block(ctx, args, keys, blocking::Kind::ZSet, timeout, at);
+    Ok(())
 }

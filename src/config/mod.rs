@@ -130,6 +130,12 @@ pub struct Hot {
     pub has_password: AtomicBool,
     pub active_expire: AtomicBool,
     pub protected_mode: AtomicBool,
+    /// `notify-keyspace-events` as class bits (see `crate::pubsub::class`).
+    pub notify_keyspace_events: std::sync::atomic::AtomicU32,
+    /// The `pubsub` class of `client-output-buffer-limit`: hard and soft bytes, soft seconds.
+    pub pubsub_obuf_hard: AtomicUsize,
+    pub pubsub_obuf_soft: AtomicUsize,
+    pub pubsub_obuf_soft_secs: AtomicI64,
 }
 
 pub struct Config {
@@ -282,6 +288,20 @@ impl Config {
                 .has_password
                 .store(self.get(name).is_some_and(|p| !p.is_empty()), Relaxed),
             "protected-mode" => h.protected_mode.store(self.get_bool(name), Relaxed),
+            "notify-keyspace-events" => {
+                use crate::pubsub::class;
+                let f = crate::pubsub::parse_notify_flags(&self.get(name).unwrap_or_default());
+                h.notify_keyspace_events.store(f, Relaxed);
+                let new = f & class::NEW != 0 && f & (class::KEYSPACE | class::KEYEVENT) != 0;
+                crate::store::TRACK_CREATED.store(new, Relaxed);
+            }
+            "client-output-buffer-limit" => {
+                let v = self.get(name).unwrap_or_default();
+                let [hard, soft, secs] = crate::pubsub::pubsub_obuf_limits(&v);
+                h.pubsub_obuf_hard.store(hard as usize, Relaxed);
+                h.pubsub_obuf_soft.store(soft as usize, Relaxed);
+                h.pubsub_obuf_soft_secs.store(secs, Relaxed);
+            }
             _ => {}
         }
     }

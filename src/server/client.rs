@@ -49,11 +49,13 @@ pub const UNBLOCK_ERROR: u8 = 2;
 /// blocked_clients, shows the `b` flag and can be released early by CLIENT UNBLOCK
 /// (UNBLOCK ... ERROR replaces the reply with an UNBLOCKED error); DEBUG SLEEP is not.
 /// Commands run inside MULTI/EXEC or a script must not ask for it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Block {
     pub timeout: Option<std::time::Duration>,
     pub reply_at: usize,
     pub blocked: bool,
+    /// Set when blocked on keys: the wait also ends when the waiter is served.
+    pub waiter: Option<Arc<super::blocking::Waiter>>,
 }
 
 /// Messages pushed to a client from elsewhere (MONITOR lines, pub/sub messages), with

@@ -50,6 +50,7 @@ pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, loca
         debug!(id, error = %e, "client connection ended with an error");
     }
     crate::commands::transactions::reset(&srv, &mut client);
+    srv.pubsub.client_gone(&info);
     srv.remove_monitor(id);
     srv.clients.remove(id);
     debug!(id, "client disconnected");
@@ -124,9 +125,10 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
                         }
                     }
                     execute(srv, client, &mut reply, &args);
+                    drop(args);
                     off += consumed;
                     if let Some(b) = client.block.take() {
-                        if !wait_blocked(srv, sock, &mut reply, &info, b).await? {
+                        if !wait_blocked(srv, sock, &mut rbuf, &mut reply, &info, b).await? {
                             return Ok(());
                         }
                     }
@@ -205,10 +207,13 @@ async fn wait_unpaused(srv: &Server, client: &Client, args: &[&[u8]]) -> bool {
 
 /// Suspends the client as its last command asked (see [`Block`]): earlier replies go
 /// out now, this command's reply when the wait ends. Returns false if the client was
-/// killed meanwhile.
+/// killed or went away meanwhile. What the client sends while it waits is read into
+/// `rbuf` (up to the query buffer limit), both to notice a closed connection and to
+/// run it afterwards.
 async fn wait_blocked(
     srv: &Server,
     sock: &mut TcpStream,
+    rbuf: &mut BytesMut,
     reply: &mut Reply,
     info: &ClientInfo,
     b: Block,
@@ -226,39 +231,70 @@ async fn wait_blocked(
         srv.blocked_clients.fetch_add(1, Relaxed);
     }
     let deadline = b.timeout.map(|d| tokio::time::Instant::now() + d);
-    let outcome = loop {
+    enum End {
+        Timeout,
+        Killed,
+        Unblocked(u8),
+        Served,
+    }
+    let end = loop {
         let timer = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
         };
+        let served = async {
+            match &b.waiter {
+                Some(w) => w.served.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let room = rbuf.len() < srv.config.hot.client_query_buffer_limit.load(Relaxed);
+        if room {
+            rbuf.reserve(READ_CHUNK);
+        }
         tokio::select! {
-            _ = timer => break Some(0),
-            _ = info.kill.notified() => break None,
+            _ = served => break End::Served,
+            _ = timer => break End::Timeout,
+            r = sock.read_buf(rbuf), if room => match r {
+                Ok(0) | Err(_) => break End::Killed,
+                Ok(n) => {
+                    srv.stats.net_io(n as u64, 0);
+                    info.tot_net_in.fetch_add(n, Relaxed);
+                }
+            },
+            _ = info.kill.notified() => break End::Killed,
             _ = info.unblock.notified(), if b.blocked => {
                 // a wake-up left over from an earlier block carries no reason
                 let m = info.unblock_mode.swap(0, Relaxed);
                 if m != 0 {
-                    break Some(m);
+                    break End::Unblocked(m);
                 }
             }
         }
     };
+    // whatever ended the wait, a reply served meanwhile wins over a timeout
+    let served = b.waiter.as_ref().and_then(|w| srv.blocking.finish(w));
     if b.blocked {
         info.set_flag(cflags::BLOCKED, false);
         srv.blocked_clients.fetch_sub(1, Relaxed);
     }
-    match outcome {
-        None => Ok(false),
-        Some(UNBLOCK_ERROR) => {
+    if let Some(bytes) = served {
+        reply.clear();
+        reply.raw(&bytes);
+        return Ok(!matches!(end, End::Killed));
+    }
+    match end {
+        End::Killed => Ok(false),
+        End::Unblocked(UNBLOCK_ERROR) => {
             let msg = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
             reply.clear();
             srv.stats.error_reply(msg);
             reply.error(msg);
             Ok(true)
         }
-        Some(_) => Ok(true),
+        _ => Ok(true),
     }
 }
 
@@ -268,6 +304,8 @@ async fn flush(
     reply: &mut Reply,
     info: &ClientInfo,
 ) -> std::io::Result<()> {
+    // appendfsync always: replies to writes go out only once their records are on disk
+    crate::persistence::wait_durable().await;
     let n = reply.len();
     info.obuf.store(n, Relaxed);
     sock.write_all(reply.as_bytes()).await?;

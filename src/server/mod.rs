@@ -87,6 +87,10 @@ pub struct Server {
     pub watches: crate::commands::transactions::Watches,
     /// Clients blocked on keys (BLPOP, BZPOPMIN...).
     pub blocking: blocking::Blocking,
+    /// Channel, pattern and shard-channel subscriptions.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Lua interpreter, script cache, function libraries and the running script.
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Server {
@@ -128,6 +132,8 @@ impl Server {
             functions: RwLock::new(BTreeMap::new()),
             watches: Default::default(),
             blocking: Default::default(),
+            pubsub: Default::default(),
+            scripting: Default::default(),
         })
     }
 
@@ -187,7 +193,11 @@ impl Server {
     pub fn slowlog_check(&self, client: &Client, args: &[&[u8]], elapsed: Duration) {
         let threshold = self.config.hot.slowlog_log_slower_than.load(Relaxed);
         // DEBUG SLEEP waits after its handler returns, but that is still its run time
-        let sleep = client.block.filter(|b| !b.blocked).and_then(|b| b.timeout);
+        let sleep = client
+            .block
+            .as_ref()
+            .filter(|b| !b.blocked)
+            .and_then(|b| b.timeout);
         let micros = (elapsed + sleep.unwrap_or_default()).as_micros() as u64;
         let latency_ms = self.admin.latency_threshold.load(Relaxed);
         if latency_ms > 0 && micros / 1000 >= latency_ms as u64 {
@@ -379,9 +389,11 @@ async fn cron(srv: Arc<Server>) {
                 let d = (db + k) % n;
                 srv2.keyspace.db(d).active_expire(now, deadline, shard);
                 if Instant::now() >= deadline {
+                    crate::commands::report_expired(&srv2);
                     return d;
                 }
             }
+            crate::commands::report_expired(&srv2);
             srv2.keyspace.note_expire_cycle();
             db
         })

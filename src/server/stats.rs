@@ -112,6 +112,13 @@ impl Stats {
         });
     }
 
+    /// Keyspace changes made outside a counted call (a blocked command served later).
+    pub fn record_dirty(&self, dirty: u64) {
+        if dirty > 0 {
+            self.with_local(|t| bump(&t.dirty, dirty));
+        }
+    }
+
     pub fn record_rejected(&self, cmd: &'static Command) {
         let i = table::index_of(cmd);
         self.with_local(|t| bump(&t.cmds[i].rejected, 1));

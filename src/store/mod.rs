@@ -111,6 +111,26 @@ fn note_expired(db: u32, key: &[u8]) {
     EXPIRED.with(|e| e.borrow_mut().push((db as usize, key.to_vec())));
 }
 
+/// Whether key creations are recorded for the keyspace `new` event: on only while
+/// `notify-keyspace-events` has `n`, so creating a key costs nothing extra otherwise.
+pub static TRACK_CREATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    /// Keys this thread created and not yet reported (the `new` keyspace event).
+    static CREATED: std::cell::RefCell<Vec<(usize, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the keys created by this thread since the last call, with their database.
+pub fn take_created() -> Vec<(usize, Vec<u8>)> {
+    CREATED.with(|e| std::mem::take(&mut *e.borrow_mut()))
+}
+
+fn note_created(db: u32, key: &[u8]) {
+    if TRACK_CREATED.load(std::sync::atomic::Ordering::Relaxed) {
+        CREATED.with(|e| e.borrow_mut().push((db as usize, key.to_vec())));
+    }
+}
+
 impl Shard {
     pub fn len(&self) -> usize {
         self.table.len()
@@ -183,6 +203,7 @@ impl Shard {
         if expire.is_some() {
             self.volatile += 1;
         }
+        note_created(self.db, key);
         self.table.insert_new(h, key, value, expire, lru)
     }
 
@@ -193,6 +214,7 @@ impl Shard {
         if expire.is_some() {
             self.volatile += 1;
         }
+        note_created(self.db, key);
         self.table
             .insert_owned(h, key, value, expire, lru_clock(now));
     }

@@ -1,0 +1,290 @@
+//! Loading the AOF: every file the manifest names, in order, replayed through the
+//! normal `dispatch` by a client of origin `Aof`.
+//!
+//! A last record cut short (a crash in the middle of a write) is dropped with a warning
+//! and the file truncated to the last good record when `aof-load-truncated yes`, and
+//! refused otherwise; anything else malformed refuses to start, naming file and offset.
+
+use super::manifest::{self, Entry, Manifest};
+use super::resp::{parse, Parsed};
+use super::{aof, paths};
+use crate::protocol::Reply;
+use crate::server::{Client, ClientInfo, Origin, Server};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// Why loading failed; the text is what the log says.
+#[derive(Debug)]
+pub struct LoadError(pub String);
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Startup: reads the manifest (upgrading an old single-file AOF the way Valkey does)
+/// and loads the files. Returns the manifest to append to.
+pub fn boot_load(srv: &Server) -> Result<Manifest, String> {
+    let (dir, prefix) = paths(srv);
+    let mpath = dir.join(manifest::manifest_name(&prefix));
+    let m = match std::fs::read_to_string(&mpath) {
+        Ok(text) => Manifest::parse(&text).map_err(|e| {
+            format!(
+                "*** FATAL AOF MANIFEST FILE ERROR *** {}: {e}",
+                mpath.display()
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let old = Path::new(&prefix);
+            if old.is_file() {
+                upgrade(&dir, &prefix).map_err(|e| {
+                    format!(
+                        "Error trying to move the old AOF file {prefix} into dir {}: {e}",
+                        dir.display()
+                    )
+                })?
+            } else {
+                return Ok(Manifest::default());
+            }
+        }
+        Err(e) => {
+            return Err(format!(
+                "Can't open the AOF manifest file {}: {e}",
+                mpath.display()
+            ))
+        }
+    };
+    load_dir(srv, &dir, &m).map_err(|e| e.0)?;
+    Ok(m)
+}
+
+/// An `appendonly.aof` from before multi-part AOF becomes the BASE of a new directory.
+fn upgrade(dir: &Path, prefix: &str) -> std::io::Result<Manifest> {
+    std::fs::create_dir_all(dir)?;
+    let m = Manifest {
+        base: Some(Entry {
+            name: prefix.to_string(),
+            seq: 1,
+            kind: 'b',
+        }),
+        ..Default::default()
+    };
+    std::fs::rename(prefix, dir.join(prefix))?;
+    manifest::write_atomic(dir, &manifest::manifest_name(prefix), &m.to_text())?;
+    info!(
+        file = prefix,
+        "Successfully migrated an old-style AOF file into the AOF directory"
+    );
+    Ok(m)
+}
+
+/// Loads every file of `m` from `dir` into the keyspace.
+pub fn load_dir(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), LoadError> {
+    let files = m.load_order();
+    let total: u64 = files
+        .iter()
+        .map(|e| std::fs::metadata(dir.join(&e.name)).map_or(0, |md| md.len()))
+        .sum();
+    let truncated_ok = srv.config.get_bool("aof-load-truncated");
+    let started = Instant::now();
+    let mut done = 0u64;
+    for (i, e) in files.iter().enumerate() {
+        let last = i + 1 == files.len();
+        let path = dir.join(&e.name);
+        if !path.is_file() {
+            return Err(LoadError(format!(
+                "The AOF file {} doesn't exist (named by the manifest)",
+                e.name
+            )));
+        }
+        let t = Instant::now();
+        let n = load_file(
+            srv,
+            &path,
+            &e.name,
+            last,
+            truncated_ok,
+            &mut done,
+            total,
+            started,
+        )?;
+        info!(
+            file = %e.name,
+            commands = n,
+            secs = format!("{:.3}", t.elapsed().as_secs_f64()),
+            "DB loaded from {} file",
+            if e.kind == 'b' { "base" } else { "incr" }
+        );
+    }
+    let keys: usize = srv.keyspace.dbs().iter().map(|d| d.len()).sum();
+    let secs = started.elapsed().as_secs_f64();
+    info!(
+        keys,
+        mb = format!("{:.1}", total as f64 / 1e6),
+        secs = format!("{secs:.3}"),
+        "DB loaded from append only file"
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_file(
+    srv: &Server,
+    path: &Path,
+    name: &str,
+    last: bool,
+    truncated_ok: bool,
+    done: &mut u64,
+    total: u64,
+    started: Instant,
+) -> Result<u64, LoadError> {
+    let io_err = |e: std::io::Error| {
+        LoadError(format!(
+            "Unrecoverable error reading the append only file {name}: {e}"
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(io_err)?;
+    let info = Arc::new(ClientInfo::new(0, "aof".into(), String::new(), -1));
+    let mut client = Client::new(info, true);
+    client.origin = Origin::Aof;
+    let mut out = Reply::new(false);
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut pos = 0usize;
+    // offset in the file of buf[0]
+    let mut base_off = 0u64;
+    let mut eof = false;
+    let mut commands = 0u64;
+    // offset of the MULTI of a transaction whose EXEC was not seen yet
+    let mut multi_at: Option<u64> = None;
+    let mut last_report = Instant::now();
+    loop {
+        match parse(&buf[pos..]) {
+            Parsed::Command { consumed, spans } => {
+                let rec = &buf[pos..pos + consumed];
+                let args: Vec<&[u8]> = spans.iter().map(|&(s, e)| &rec[s..e]).collect();
+                let at = base_off + pos as u64;
+                let Some(cmd) = crate::commands::table::lookup(args[0]) else {
+                    return Err(LoadError(format!(
+                        "Unknown command '{}' reading the append only file {name} at offset {at}",
+                        String::from_utf8_lossy(args[0])
+                    )));
+                };
+                if cmd.name == "multi" {
+                    multi_at = Some(at);
+                } else if cmd.name == "exec" {
+                    multi_at = None;
+                }
+                out.clear();
+                crate::commands::dispatch(srv, &mut client, &mut out, &args);
+                // expired keys met while loading are gone; nothing to report
+                let _ = crate::store::take_expired();
+                commands += 1;
+                pos += consumed;
+            }
+            Parsed::Annotation { consumed } => pos += consumed,
+            Parsed::Bad { at, why } => {
+                return Err(LoadError(format!(
+                    "Bad file format reading the append only file {name} at offset {}: {why}. Make a backup of your AOF file, then use valkey-check-aof --fix <filename.manifest>",
+                    base_off + (pos + at) as u64
+                )));
+            }
+            Parsed::Incomplete => {
+                if eof {
+                    break;
+                }
+                // keep the unparsed tail, read more after it
+                buf.drain(..pos);
+                base_off += pos as u64;
+                *done += pos as u64;
+                pos = 0;
+                let have = buf.len();
+                buf.resize(have + CHUNK.max(have), 0);
+                let n = f.read(&mut buf[have..]).map_err(io_err)?;
+                buf.truncate(have + n);
+                if n == 0 {
+                    eof = true;
+                }
+                if last_report.elapsed().as_secs() >= 2 && total > 0 {
+                    last_report = Instant::now();
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    info!(
+                        progress = format!("{:.1}%", *done as f64 * 100.0 / total as f64),
+                        mb_per_sec = format!("{:.1}", *done as f64 / 1e6 / secs),
+                        "Loading the append only file"
+                    );
+                }
+            }
+        }
+    }
+    *done += pos as u64;
+    let good = match multi_at {
+        Some(m) => {
+            warn!(
+                file = name,
+                "Revert incomplete MULTI/EXEC transaction in AOF file"
+            );
+            m
+        }
+        None => base_off + pos as u64,
+    };
+    let size = base_off + buf.len() as u64;
+    if good < size {
+        if !last || !truncated_ok {
+            let why = if !last {
+                "the truncated file is not the last file"
+            } else {
+                "aof-load-truncated is no"
+            };
+            return Err(LoadError(format!(
+                "Unexpected end of file reading the append only file {name}: the last valid record ends at offset {good} of {size} ({why}). You can: 1) Make a backup of your AOF file, then use valkey-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+            )));
+        }
+        warn!(
+            file = name,
+            "!!! Warning: short read while loading the AOF file !!!"
+        );
+        warn!(
+            file = name,
+            offset = good,
+            "!!! Truncating the AOF at offset !!!"
+        );
+        let fw = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io_err)?;
+        fw.set_len(good).map_err(io_err)?;
+        fw.sync_all().map_err(io_err)?;
+        warn!(
+            file = name,
+            "AOF loaded anyway because aof-load-truncated is enabled"
+        );
+    }
+    // a transaction left open at the end is discarded with the client
+    crate::commands::transactions::reset(srv, &mut client);
+    Ok(commands)
+}
+
+/// DEBUG LOADAOF / DEBUG RELOAD: the log is flushed, the keyspace emptied and loaded
+/// back from the files.
+pub fn reload(srv: &Server) -> Result<(), String> {
+    let a = aof();
+    if !a.enabled() {
+        return Ok(());
+    }
+    a.flush_sync().map_err(|e| e.to_string())?;
+    let m = a.st.lock().manifest.clone();
+    let (dir, _) = paths(srv);
+    for d in srv.keyspace.dbs() {
+        drop(d.flush());
+    }
+    a.loading.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = load_dir(srv, &dir, &m);
+    a.loading.store(false, std::sync::atomic::Ordering::SeqCst);
+    r.map_err(|e| e.0)
+}

@@ -1,0 +1,216 @@
+//! Lua scripting: EVAL scripts and FUNCTION libraries on one Lua 5.1 interpreter.
+//!
+//! One interpreter serves the whole server, behind a mutex: scripts run under the
+//! server gate taken exclusively (their commands are flagged `EXCLUSIVE`), so they
+//! never wait for each other on it. A script's `server.call` goes through
+//! [`crate::commands::dispatch`] with a client of its own (origin `Script`), and the
+//! RESP that dispatch produced is parsed back into Lua values, exactly as Valkey
+//! does with its fake client.
+//!
+//! Valkey's interpreter has read-only tables built into the VM; the stock Lua 5.1
+//! has none, so `prelude.lua` builds the same sandbox from proxies: scripts see a
+//! global table and library tables they can read but not change, with Valkey's
+//! error texts.
+//!
+//! While a script runs, [`RunState`] tells other connections how long it has been
+//! running (for the BUSY reply) and lets SCRIPT KILL / FUNCTION KILL ask it to stop;
+//! a Lua count hook checks that request.
+
+pub mod bit;
+pub mod cjson;
+pub mod cmsgpack;
+mod convert;
+pub mod vm;
+
+pub use vm::{FunctionInfo, LoadError, Vm};
+
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Script flags (shebang `flags=` and function flags).
+pub mod sflags {
+    pub const NO_WRITES: u32 = 1 << 0;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+    /// An EVAL script without a shebang: the pre-7.0 rules apply.
+    pub const EVAL_COMPAT: u32 = 1 << 5;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (NO_WRITES, "no-writes"),
+        (ALLOW_OOM, "allow-oom"),
+        (ALLOW_STALE, "allow-stale"),
+        (NO_CLUSTER, "no-cluster"),
+        (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+    ];
+
+    pub fn by_name(name: &str) -> Option<u32> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    pub fn names(flags: u32) -> Vec<&'static str> {
+        NAMES
+            .iter()
+            .filter(|(f, _)| flags & f != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+/// The script running now, as other connections see it.
+#[derive(Default)]
+pub struct RunState {
+    running: AtomicBool,
+    /// `Server::mono_ms` when it started.
+    started_ms: AtomicI64,
+    /// SCRIPT KILL / FUNCTION KILL asked it to stop.
+    pub(crate) kill: AtomicBool,
+    /// It already ran a write command: it can no longer be killed.
+    pub(crate) wrote: AtomicBool,
+    /// An EVAL script (else a function).
+    eval: AtomicBool,
+    /// Function name (or script SHA) and the command line that started it.
+    what: Mutex<(String, Vec<Vec<u8>>)>,
+}
+
+impl RunState {
+    pub fn is_running(&self) -> bool {
+        self.running.load(Relaxed)
+    }
+
+    /// Milliseconds the current script has run, if one runs.
+    pub fn running_for(&self, now_mono_ms: i64) -> Option<i64> {
+        if !self.is_running() {
+            return None;
+        }
+        Some((now_mono_ms - self.started_ms.load(Relaxed)).max(0))
+    }
+
+    pub fn is_eval(&self) -> bool {
+        self.eval.load(Relaxed)
+    }
+
+    /// (name, command line) of the running script.
+    pub fn what(&self) -> (String, Vec<Vec<u8>>) {
+        self.what.lock().clone()
+    }
+
+    pub(crate) fn start(&self, now_mono_ms: i64, eval: bool, name: &str, args: &[&[u8]]) {
+        *self.what.lock() = (name.to_string(), args.iter().map(|a| a.to_vec()).collect());
+        self.kill.store(false, Relaxed);
+        self.wrote.store(false, Relaxed);
+        self.eval.store(eval, Relaxed);
+        self.started_ms.store(now_mono_ms, Relaxed);
+        self.running.store(true, Relaxed);
+    }
+
+    pub(crate) fn finish(&self) {
+        self.running.store(false, Relaxed);
+        self.kill.store(false, Relaxed);
+    }
+}
+
+/// Scripting state of a server.
+pub struct Scripting {
+    /// Created on first use.
+    vm: Mutex<Option<Vm>>,
+    pub run: RunState,
+    /// EVAL scripts dropped from the cache to make room (INFO evicted_scripts).
+    pub evicted: AtomicU64,
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        Scripting {
+            vm: Mutex::new(None),
+            run: RunState::default(),
+            evicted: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Scripting {
+    /// Runs `f` with the interpreter, creating it if needed.
+    pub fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> R) -> R {
+        let mut g = self.vm.lock();
+        let vm = g.get_or_insert_with(|| Vm::new().expect("the Lua interpreter starts"));
+        f(vm)
+    }
+
+    /// (number of cached EVAL scripts, their bytes, Lua memory) for INFO.
+    pub fn memory_stats(&self) -> (usize, usize, usize) {
+        // a running script holds the lock; INFO must not wait for it
+        match self.vm.try_lock() {
+            Some(g) => match g.as_ref() {
+                Some(vm) => (vm.script_count(), vm.script_bytes(), vm.lua_memory()),
+                None => (0, 0, 0),
+            },
+            None => (0, 0, 0),
+        }
+    }
+}
+
+/// The BUSY error other clients get while a script runs past busy-reply-threshold.
+pub fn busy_error(eval: bool) -> &'static str {
+    if eval {
+        "BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    } else {
+        "BUSY Valkey is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+    }
+}
+
+/// SHA1 of a script body as 40 lower-case hex digits.
+pub fn sha1_hex(body: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode(Sha1::digest(body))
+}
+
+/// The server gate as a command holds it (see [`enter_gate`]).
+pub enum Gate<'a> {
+    Shared(crossbeam_utils::sync::ShardedLockReadGuard<'a, ()>),
+    Exclusive(crossbeam_utils::sync::ShardedLockWriteGuard<'a, ()>),
+    /// An ALLOW_BUSY command run while a script is busy: it takes no gate.
+    Busy,
+}
+
+/// Takes the server gate for a top-level command: exclusively for an EXCLUSIVE
+/// command, shared otherwise. A running script holds it exclusively; once the script
+/// has run past `busy-reply-threshold`, waiting gives way to Valkey's BUSY error, and
+/// ALLOW_BUSY commands (SCRIPT KILL, FUNCTION KILL/STATS, SHUTDOWN...) run at once
+/// without the gate. Polls rather than blocking forever, so that a script that
+/// becomes busy turns waiting clients into BUSY replies.
+pub fn enter_gate<'a>(
+    srv: &'a crate::server::Server,
+    cmd: &'static crate::commands::Command,
+) -> Result<Gate<'a>, &'static str> {
+    use crate::commands::flags;
+    let exclusive = cmd.has(flags::EXCLUSIVE);
+    loop {
+        let got = if exclusive {
+            srv.gate.try_write().ok().map(Gate::Exclusive)
+        } else {
+            srv.gate.try_read().ok().map(Gate::Shared)
+        };
+        if let Some(g) = got {
+            return Ok(g);
+        }
+        let run = &srv.scripting.run;
+        if !run.is_running() {
+            // EXEC (or a poisoned gate): wait for it as before
+            return Ok(if exclusive {
+                Gate::Exclusive(srv.gate.write().unwrap_or_else(|e| e.into_inner()))
+            } else {
+                Gate::Shared(srv.gate.read().unwrap_or_else(|e| e.into_inner()))
+            });
+        }
+        let threshold = srv.config.get_i64("busy-reply-threshold");
+        if threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold {
+            if cmd.has(flags::ALLOW_BUSY) {
+                return Ok(Gate::Busy);
+            }
+            return Err(busy_error(run.is_eval()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}

@@ -1,0 +1,1076 @@
+//! The interpreter: sandbox set-up, the script cache, function libraries, the
+//! `server.*` API and running a script or function to a reply.
+
+use super::{convert, sflags, sha1_hex};
+use crate::commands::{self, flags, table, CmdError, Command, Ctx};
+use crate::protocol::Reply;
+use crate::server::{Client, ClientInfo, Origin, Server};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+const PRELUDE: &str = include_str!("prelude.lua");
+
+/// EVAL scripts kept in the cache at most (SCRIPT LOAD ones are never evicted).
+const EVAL_CACHE_MAX: usize = 500;
+/// Instructions between two checks for SCRIPT KILL and the load timeout.
+const HOOK_EVERY: u32 = 100_000;
+/// FUNCTION LOAD code must finish registering within this.
+const LOAD_TIMEOUT_MS: u128 = 500;
+
+struct Script {
+    body: Vec<u8>,
+    flags: u32,
+    func: Function,
+    /// Added by EVAL (evictable), not SCRIPT LOAD.
+    from_eval: bool,
+}
+
+/// A registered function as the interpreter holds it.
+struct Func {
+    callback: Function,
+    flags: u32,
+}
+
+/// What FUNCTION LOAD learnt about a library's functions.
+pub struct FunctionInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: u32,
+}
+
+/// Why FUNCTION LOAD failed: the full error line.
+pub type LoadError = String;
+
+pub struct Vm {
+    lua: Lua,
+    env: Table,
+    fenv: Table,
+    run: Function,
+    run_function: Function,
+    begin_load: Function,
+    end_load: Function,
+    load_pcall: Function,
+    set_args: Function,
+    scripts: HashMap<String, Script>,
+    /// EVAL-added scripts, least recently used first.
+    lru: VecDeque<String>,
+    script_bytes: usize,
+    /// library -> function name -> function
+    libs: HashMap<String, HashMap<String, Func>>,
+    /// function name -> library
+    func_lib: HashMap<String, String>,
+}
+
+// ---------------------------------------------------------------- run context
+
+/// What the `server.*` functions need while a script runs: set for the duration of
+/// the Lua call on this thread (the callbacks run synchronously inside it).
+struct RunCtx<'a> {
+    srv: &'a Server,
+    client: Client,
+    read_only: bool,
+    allow_oom: bool,
+    eval: bool,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut RunCtx<'static>> = const { Cell::new(std::ptr::null_mut()) };
+    /// Deadline of the FUNCTION LOAD running on this thread.
+    static LOADING: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
+    /// rand48 state behind math.random (Valkey's own, so sequences match).
+    static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
+}
+
+/// Clears the thread's run context when the script is done, also on unwinding.
+struct CurrentGuard;
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(std::ptr::null_mut()));
+    }
+}
+
+fn with_ctx<R>(f: impl FnOnce(&mut RunCtx<'static>) -> R) -> Option<R> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer is set by `Vm::execute` to a context on its stack and
+    // cleared (by `CurrentGuard`) before that frame ends; callbacks run synchronously
+    // within it on this thread, and never re-enter one another.
+    Some(f(unsafe { &mut *p }))
+}
+
+/// An error raised from native code that should reach the script as a Valkey error
+/// table (no position prefix), e.g. a killed script.
+const RAW_ERROR: char = '\u{1}';
+
+fn raw_error(msg: impl std::fmt::Display) -> mlua::Error {
+    mlua::Error::RuntimeError(format!("{RAW_ERROR}{msg}"))
+}
+
+/// The innermost message of an error raised by native code, and whether it is a raw
+/// error table text.
+fn error_message(e: &mlua::Error) -> (String, bool) {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => error_message(cause),
+        mlua::Error::RuntimeError(m) => match m.strip_prefix(RAW_ERROR) {
+            Some(s) => (s.to_string(), true),
+            None => (m.clone(), false),
+        },
+        mlua::Error::WithContext { cause, .. } => error_message(cause),
+        other => (other.to_string(), false),
+    }
+}
+
+// ---------------------------------------------------------------- rand48
+
+fn rand48_next() -> i32 {
+    RAND48.with(|s| {
+        let x = s
+            .get()
+            .wrapping_mul(0x5_DEEC_E66D)
+            .wrapping_add(0xB)
+            & 0xFFFF_FFFF_FFFF;
+        s.set(x);
+        (x >> 17) as i32
+    })
+}
+
+fn rand48_seed(seed: i32) {
+    RAND48.with(|s| s.set((((seed as u32) as u64) << 16) | 0x330E));
+}
+
+// ---------------------------------------------------------------- native API
+
+fn arg_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Number(n) => Some(number_arg(*n).into_bytes()),
+        _ => None,
+    }
+}
+
+/// A Lua number as a command argument: an integer when it is one, else the shortest
+/// round-trip digits.
+fn number_arg(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9.2e18 {
+        (n as i64).to_string()
+    } else {
+        crate::protocol::reply::format_double(n)
+    }
+}
+
+fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", msg)?;
+    Ok(Value::Table(t))
+}
+
+/// Looks a command up as Valkey's `lookupCommand` does for scripts: a container needs
+/// a known subcommand.
+fn lookup_for_script(args: &[&[u8]]) -> Option<&'static Command> {
+    let cmd = table::lookup(args[0])?;
+    if cmd.subcommands.is_empty() || args.len() < 2 {
+        return Some(cmd);
+    }
+    cmd.subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(args[1]))
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= (-arity) as usize
+    }
+}
+
+/// `server.call` / `server.pcall`: returns (reply, error table or nil).
+fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    if args.is_empty() {
+        let e = err_table(lua, "ERR Please specify at least one argument for this call")?;
+        return Ok((e.clone(), e));
+    }
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for v in args.iter() {
+        match arg_bytes(v) {
+            Some(b) => owned.push(b),
+            None => {
+                let e = err_table(lua, "ERR Command arguments must be strings or integers")?;
+                return Ok((e.clone(), e));
+            }
+        }
+    }
+    let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+    let res = with_ctx(|ctx| -> Result<Vec<u8>, String> {
+        let cmd = match lookup_for_script(&argv) {
+            Some(c) if arity_ok(c.arity, argv.len()) => c,
+            Some(c) => {
+                return Err(reject(
+                    ctx.srv,
+                    Some(c),
+                    "ERR Wrong number of args calling command from script",
+                ))
+            }
+            None => return Err(reject(ctx.srv, None, "ERR Unknown command called from script")),
+        };
+        if cmd.has(flags::NOSCRIPT) {
+            return Err(reject(
+                ctx.srv,
+                Some(cmd),
+                "ERR This Redis command is not allowed from script",
+            ));
+        }
+        let is_write = cmd.has(flags::WRITE);
+        if ctx.read_only && (is_write || cmd.has(flags::MAY_REPLICATE)) {
+            return Err(reject(
+                ctx.srv,
+                Some(cmd),
+                "ERR Write commands are not allowed from read-only scripts.",
+            ));
+        }
+        if is_write
+            && cmd.has(flags::DENYOOM)
+            && !ctx.allow_oom
+            && !ctx.srv.scripting.run.wrote.load(Relaxed)
+            && over_maxmemory(ctx.srv)
+        {
+            return Err(reject(
+                ctx.srv,
+                Some(cmd),
+                "OOM command not allowed when used memory > 'maxmemory'.",
+            ));
+        }
+        if is_write {
+            ctx.srv.scripting.run.wrote.store(true, Relaxed);
+        }
+        let mut out = Reply::new(ctx.client.resp == 3);
+        commands::dispatch(ctx.srv, &mut ctx.client, &mut out, &argv);
+        // a reply turned off by CLIENT REPLY never reaches a script
+        ctx.client.block = None;
+        Ok(out.take())
+    });
+    let raw = match res {
+        None => {
+            let e = err_table(lua, "ERR server.call can only be used inside a script")?;
+            return Ok((e.clone(), e));
+        }
+        Some(Err(msg)) => {
+            let e = err_table(lua, &msg)?;
+            return Ok((e.clone(), e));
+        }
+        Some(Ok(raw)) => raw,
+    };
+    let v = convert::resp_to_lua(lua, &raw)?;
+    if raw.first() == Some(&b'-') {
+        return Ok((v.clone(), v));
+    }
+    Ok((v, Value::Nil))
+}
+
+/// A command refused before it ran: counted as rejected, like dispatch's own checks.
+fn reject(srv: &Server, cmd: Option<&'static Command>, msg: &str) -> String {
+    if let Some(c) = cmd {
+        srv.stats.record_rejected(c);
+    }
+    srv.stats.error_reply(msg);
+    msg.to_string()
+}
+
+/// No memory accounting exists yet, so maxmemory never refuses a script's writes.
+fn over_maxmemory(_srv: &Server) -> bool {
+    false
+}
+
+fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    if args.len() != 1 {
+        return Ok((Value::Nil, Value::String(lua_str("ERR wrong number of arguments")?)));
+    }
+    let b = match &args[0] {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v => arg_bytes(v).unwrap_or_default(),
+    };
+    Ok((Value::String(lua_str(&sha1_hex(&b))?), Value::Nil))
+}
+
+thread_local! {
+    static STRINGS: Cell<*const Lua> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Interns a short string through the interpreter of the current call.
+fn lua_str(s: &str) -> mlua::Result<mlua::LuaString> {
+    let p = STRINGS.with(|c| c.get());
+    if p.is_null() {
+        return Err(mlua::Error::RuntimeError("no interpreter".into()));
+    }
+    // SAFETY: set by `Vm` while it is borrowed for a call on this thread.
+    unsafe { &*p }.create_string(s)
+}
+
+fn lua_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => std::str::from_utf8(&s.as_bytes())
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok()),
+        _ => None,
+    }
+}
+
+fn lua_log(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    let fail = |m: &str| Ok((Value::Nil, Value::String(lua_str(m)?)));
+    if args.len() < 2 {
+        return fail("ERR server.log() requires two arguments or more.");
+    }
+    let Some(level) = lua_number(&args[0]) else {
+        return fail("ERR First argument must be a number (log level).");
+    };
+    let level = level as i64;
+    if !(0..=3).contains(&level) {
+        return fail("ERR Invalid log level.");
+    }
+    let mut msg = String::new();
+    for (i, v) in args.iter().skip(1).enumerate() {
+        if let Some(b) = arg_bytes(v) {
+            if i > 0 {
+                msg.push(' ');
+            }
+            msg.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    match level {
+        0 => tracing::debug!("{msg}"),
+        1 => tracing::info!(target: "verbose", "{msg}"),
+        2 => tracing::info!("{msg}"),
+        _ => tracing::warn!("{msg}"),
+    }
+    Ok((Value::Nil, Value::Nil))
+}
+
+fn lua_setresp(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    if args.len() != 1 {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR server.setresp() requires one argument.")?),
+        ));
+    }
+    let resp = lua_number(&args[0]).unwrap_or(0.0) as i64;
+    if resp != 2 && resp != 3 {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR RESP version must be 2 or 3.")?),
+        ));
+    }
+    with_ctx(|ctx| ctx.client.resp = resp as u8);
+    Ok((Value::Nil, Value::Nil))
+}
+
+fn lua_set_repl(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    if args.len() != 1 {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR server.set_repl() requires one argument.")?),
+        ));
+    }
+    let f = lua_number(&args[0]).unwrap_or(0.0) as i64;
+    if f & !3 != 0 {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str(
+                "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            )?),
+        ));
+    }
+    // nothing is propagated yet, so there is nothing to turn off
+    Ok((Value::Nil, Value::Nil))
+}
+
+fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    if args.is_empty() {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR Please specify at least one argument for this call")?),
+        ));
+    }
+    let mut owned = Vec::new();
+    for v in args.iter() {
+        match arg_bytes(v) {
+            Some(b) => owned.push(b),
+            None => {
+                return Ok((
+                    Value::Nil,
+                    Value::String(lua_str("ERR Command arguments must be strings or integers")?),
+                ))
+            }
+        }
+    }
+    let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+    if lookup_for_script(&argv).is_none() {
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR Invalid command passed to server.acl_check_cmd()")?),
+        ));
+    }
+    // every user may run every command until ACLs exist
+    Ok((Value::Boolean(true), Value::Nil))
+}
+
+fn lua_random(_: &Lua, args: MultiValue) -> mlua::Result<f64> {
+    const MAX: i64 = i32::MAX as i64;
+    let r = (rand48_next() as i64 % MAX) as f64 / MAX as f64;
+    let int_arg = |i: usize| -> mlua::Result<i64> {
+        lua_number(&args[i])
+            .map(|n| n as i64)
+            .ok_or_else(|| {
+                mlua::Error::RuntimeError(format!(
+                    "bad argument #{} to 'random' (number expected, got {})",
+                    i + 1,
+                    args[i].type_name()
+                ))
+            })
+    };
+    match args.len() {
+        0 => Ok(r),
+        1 => {
+            let u = int_arg(0)?;
+            if u < 1 {
+                return Err(mlua::Error::RuntimeError(
+                    "bad argument #1 to 'random' (interval is empty)".into(),
+                ));
+            }
+            Ok((r * u as f64).floor() + 1.0)
+        }
+        2 => {
+            let l = int_arg(0)?;
+            let u = int_arg(1)?;
+            if l > u {
+                return Err(mlua::Error::RuntimeError(
+                    "bad argument #2 to 'random' (interval is empty)".into(),
+                ));
+            }
+            Ok((r * (u - l + 1) as f64).floor() + l as f64)
+        }
+        _ => Err(mlua::Error::RuntimeError("wrong number of arguments".into())),
+    }
+}
+
+fn lua_randomseed(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let seed = args.front().and_then(lua_number).ok_or_else(|| {
+        mlua::Error::RuntimeError("bad argument #1 to 'randomseed' (number expected, got no value)".into())
+    })?;
+    rand48_seed(seed as i64 as i32);
+    Ok(())
+}
+
+fn lua_errtext(_: &Lua, v: Value) -> mlua::Result<(String, bool)> {
+    Ok(match v {
+        Value::Error(e) => error_message(&e),
+        Value::String(s) => (s.to_string_lossy(), false),
+        other => (format!("{other:?}"), false),
+    })
+}
+
+/// The hook that lets SCRIPT KILL stop a script and bounds FUNCTION LOAD.
+fn hook(_: &Lua, _: &mlua::debug::Debug) -> mlua::Result<VmState> {
+    if let Some(deadline) = LOADING.with(|l| l.get()) {
+        if std::time::Instant::now() > deadline {
+            return Err(raw_error("ERR FUNCTION LOAD timeout"));
+        }
+        return Ok(VmState::Continue);
+    }
+    let killed = with_ctx(|ctx| {
+        (
+            ctx.srv.scripting.run.kill.load(Relaxed),
+            ctx.eval,
+        )
+    });
+    if let Some((true, eval)) = killed {
+        let what = if eval { "SCRIPT" } else { "FUNCTION" };
+        let msg = format!("Script killed by user with {what} KILL.");
+        tracing::info!("{msg}");
+        return Err(raw_error(format!("ERR {msg}")));
+    }
+    Ok(VmState::Continue)
+}
+
+/// Wraps a native API function answering (result, error) into one that raises the
+/// error. The raise happens in native code, so the failing line of the script is
+/// still on the stack when the error handler looks for it (a Lua wrapper would be
+/// replaced by `return server.call(...)`'s tail call).
+fn raising(
+    lua: &Lua,
+    f: fn(&Lua, MultiValue) -> mlua::Result<(Value, Value)>,
+) -> mlua::Result<Function> {
+    lua.create_function(move |lua, args: MultiValue| {
+        let (v, e) = f(lua, args)?;
+        match e {
+            Value::Nil => Ok(v),
+            Value::String(s) => Err(raw_error(s.to_string_lossy())),
+            Value::Table(t) => {
+                let m: Option<mlua::LuaString> = t.raw_get("err")?;
+                Err(raw_error(m.map(|m| m.to_string_lossy()).unwrap_or_default()))
+            }
+            _ => Err(raw_error("ERR unknown error")),
+        }
+    })
+}
+
+// ---------------------------------------------------------------- the interpreter
+
+impl Vm {
+    pub fn new() -> mlua::Result<Vm> {
+        // SAFETY: the debug library is needed by the sandbox's error handler; the
+        // prelude keeps it in a local and removes it from the globals.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS | StdLib::DEBUG,
+                LuaOptions::default(),
+            )
+        };
+        let r = lua.create_table()?;
+        r.raw_set("call", raising(&lua, script_call)?)?;
+        r.raw_set(
+            "pcall",
+            lua.create_function(|lua, args: MultiValue| Ok(script_call(lua, args)?.0))?,
+        )?;
+        r.raw_set("sha1hex", raising(&lua, lua_sha1hex)?)?;
+        r.raw_set("log", raising(&lua, lua_log)?)?;
+        r.raw_set("setresp", raising(&lua, lua_setresp)?)?;
+        r.raw_set("set_repl", raising(&lua, lua_set_repl)?)?;
+        r.raw_set("acl_check_cmd", raising(&lua, lua_acl_check_cmd)?)?;
+        r.raw_set("random", lua.create_function(lua_random)?)?;
+        r.raw_set("randomseed", lua.create_function(lua_randomseed)?)?;
+        r.raw_set("errtext", lua.create_function(lua_errtext)?)?;
+        r.raw_set(
+            "valid_flag",
+            lua.create_function(|_, f: mlua::LuaString| {
+                Ok(sflags::by_name(&f.to_string_lossy()).is_some())
+            })?,
+        )?;
+        r.raw_set("cjson", super::cjson::open(&lua)?)?;
+        r.raw_set("bit", super::bit::open(&lua)?)?;
+        r.raw_set("cmsgpack", super::cmsgpack::open(&lua)?)?;
+        let c = lua.create_table()?;
+        for (k, v) in [
+            ("LOG_DEBUG", 0),
+            ("LOG_VERBOSE", 1),
+            ("LOG_NOTICE", 2),
+            ("LOG_WARNING", 3),
+            ("REPL_NONE", 0),
+            ("REPL_AOF", 1),
+            ("REPL_SLAVE", 2),
+            ("REPL_REPLICA", 2),
+            ("REPL_ALL", 3),
+        ] {
+            c.raw_set(k, v)?;
+        }
+        c.raw_set("REDIS_VERSION", crate::server::REDIS_VERSION)?;
+        c.raw_set("REDIS_VERSION_NUM", version_num(crate::server::REDIS_VERSION))?;
+        c.raw_set("VALKEY_VERSION", crate::server::VALKEY_VERSION)?;
+        c.raw_set(
+            "VALKEY_VERSION_NUM",
+            version_num(crate::server::VALKEY_VERSION),
+        )?;
+        c.raw_set("SERVER_NAME", "valkey")?;
+        r.raw_set("constants", c)?;
+        let e: Table = lua
+            .load(PRELUDE)
+            .set_name("=internal")
+            .call((lua.globals(), r))?;
+        Ok(Vm {
+            env: e.raw_get("env")?,
+            fenv: e.raw_get("fenv")?,
+            run: e.raw_get("run")?,
+            run_function: e.raw_get("run_function")?,
+            begin_load: e.raw_get("begin_load")?,
+            end_load: e.raw_get("end_load")?,
+            load_pcall: e.raw_get("load_pcall")?,
+            set_args: e.raw_get("set_args")?,
+            lua,
+            scripts: HashMap::new(),
+            lru: VecDeque::new(),
+            script_bytes: 0,
+            libs: HashMap::new(),
+            func_lib: HashMap::new(),
+        })
+    }
+
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    pub fn script_bytes(&self) -> usize {
+        self.script_bytes
+    }
+
+    pub fn lua_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    pub fn function_count(&self) -> usize {
+        self.func_lib.len()
+    }
+
+    /// SCRIPT FLUSH: forgets every cached script.
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        self.lru.clear();
+        self.script_bytes = 0;
+        let _ = self.lua.gc_collect();
+    }
+
+    pub fn script_exists(&self, sha: &[u8]) -> bool {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.scripts.contains_key(&sha)
+    }
+
+    pub fn script_body(&self, sha: &[u8]) -> Option<&[u8]> {
+        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        self.scripts.get(&sha).map(|s| s.body.as_slice())
+    }
+
+    /// Flags of a cached script (for EVALSHA before running it).
+    pub fn script_flags(&self, sha: &str) -> Option<u32> {
+        self.scripts.get(sha).map(|s| s.flags)
+    }
+
+    /// Compiles and caches a script body; returns its SHA. `from_eval` scripts may be
+    /// evicted later (the count of evictions is added to `evicted`).
+    pub fn create_script(
+        &mut self,
+        body: &[u8],
+        from_eval: bool,
+        evicted: &std::sync::atomic::AtomicU64,
+    ) -> Result<String, CmdError> {
+        let sha = sha1_hex(body);
+        if let Some(s) = self.scripts.get_mut(&sha) {
+            if !from_eval && s.from_eval {
+                // SCRIPT LOAD promotes it: it is never evicted now
+                s.from_eval = false;
+                self.lru.retain(|x| x != &sha);
+            }
+            return Ok(sha);
+        }
+        let (flags, shebang_len) = shebang_flags(body).map_err(CmdError::err)?;
+        self.set_strings();
+        // the shebang line is skipped but its newline kept, so line numbers stay right
+        let func = self
+            .lua
+            .load(&body[shebang_len..])
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                CmdError::err(format!(
+                    "Error compiling script (new function): {}",
+                    compile_error_text(&e)
+                ))
+            })?;
+        if from_eval {
+            while self.lru.len() >= EVAL_CACHE_MAX {
+                if let Some(old) = self.lru.pop_front() {
+                    if let Some(s) = self.scripts.remove(&old) {
+                        self.script_bytes -= s.body.len() + 40;
+                    }
+                    evicted.fetch_add(1, Relaxed);
+                }
+            }
+            self.lru.push_back(sha.clone());
+        }
+        self.script_bytes += body.len() + 40;
+        self.scripts.insert(
+            sha.clone(),
+            Script {
+                body: body.to_vec(),
+                flags,
+                func,
+                from_eval,
+            },
+        );
+        Ok(sha)
+    }
+
+    fn set_strings(&self) {
+        STRINGS.with(|c| c.set(&self.lua as *const Lua));
+    }
+
+    /// Runs a cached script for EVAL/EVALSHA; the reply (or error) goes to `ctx`.
+    pub fn eval(
+        &mut self,
+        ctx: &mut Ctx,
+        sha: &str,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
+        ro: bool,
+        cmdline: &[&[u8]],
+    ) -> Result<(), CmdError> {
+        let Some(s) = self.scripts.get(sha) else {
+            return Err(CmdError::msg("NOSCRIPT No matching script."));
+        };
+        let (func, flags) = (s.func.clone(), s.flags);
+        if s.from_eval {
+            // most recently used goes last
+            if let Some(i) = self.lru.iter().position(|x| x == sha) {
+                if let Some(x) = self.lru.remove(i) {
+                    self.lru.push_back(x);
+                }
+            }
+        }
+        self.set_strings();
+        let lua = &self.lua;
+        let k = string_array(lua, keys).map_err(lua_fail)?;
+        let a = string_array(lua, argv).map_err(lua_fail)?;
+        self.set_args.call::<()>((k, a)).map_err(lua_fail)?;
+        let run = self.run.clone();
+        self.execute(ctx, flags, ro, true, sha, cmdline, |_| {
+            run.call::<MultiValue>(func)
+        })
+    }
+
+    /// Runs a function for FCALL/FCALL_RO.
+    pub fn fcall(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
+        ro: bool,
+        cmdline: &[&[u8]],
+    ) -> Result<(), CmdError> {
+        let Some(f) = self
+            .func_lib
+            .get(name)
+            .and_then(|l| self.libs.get(l))
+            .and_then(|fs| fs.get(name))
+        else {
+            return Err(CmdError::err("Function not found"));
+        };
+        let (cb, flags) = (f.callback.clone(), f.flags);
+        self.set_strings();
+        let lua = &self.lua;
+        let k = string_array(lua, keys).map_err(lua_fail)?;
+        let a = string_array(lua, argv).map_err(lua_fail)?;
+        let run = self.run_function.clone();
+        self.execute(ctx, flags, ro, false, name, cmdline, move |_| {
+            run.call::<MultiValue>((cb, k, a))
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &mut self,
+        ctx: &mut Ctx,
+        flags: u32,
+        ro: bool,
+        eval: bool,
+        name: &str,
+        cmdline: &[&[u8]],
+        call: impl FnOnce(&Lua) -> mlua::Result<MultiValue>,
+    ) -> Result<(), CmdError> {
+        let srv = ctx.srv;
+        let compat = flags & sflags::EVAL_COMPAT != 0;
+        if !compat {
+            if flags & sflags::NO_WRITES == 0 && ro {
+                return Err(CmdError::err(
+                    "Can not execute a script with write flag using *_ro command.",
+                ));
+            }
+            if flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 && over_maxmemory(srv) {
+                return Err(CmdError::msg(
+                    "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+                ));
+            }
+        }
+        let read_only = ro || (!compat && flags & sflags::NO_WRITES != 0);
+        let info = Arc::new(ClientInfo::new(
+            0,
+            "lua".into(),
+            String::new(),
+            -1,
+        ));
+        let mut client = Client::new(info, true);
+        client.origin = Origin::Script;
+        client.db = ctx.client.db;
+        client.resp = 2;
+        let mut rctx = RunCtx {
+            srv,
+            client,
+            read_only,
+            allow_oom: flags & sflags::ALLOW_OOM != 0,
+            eval,
+        };
+        let p = &mut rctx as *mut RunCtx<'_> as *mut RunCtx<'static>;
+        CURRENT.with(|c| c.set(p));
+        let guard = CurrentGuard;
+        let run = &srv.scripting.run;
+        run.start(srv.mono_ms(), eval, name, cmdline);
+        let hooked = srv.config.get_i64("busy-reply-threshold") > 0;
+        if hooked {
+            let _ = self.lua.set_hook(
+                HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+                hook,
+            );
+        }
+        let res = call(&self.lua);
+        if hooked {
+            self.lua.remove_hook();
+        }
+        let script_resp3 = rctx.client.resp == 3;
+        drop(guard);
+        run.finish();
+        let vals = match res {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(CmdError::err(format!(
+                    "Error running script {name}, {:.100}",
+                    error_message(&e).0
+                )))
+            }
+        };
+        let ok = matches!(vals.front(), Some(Value::Boolean(true)));
+        let v = vals.get(1).cloned().unwrap_or(Value::Nil);
+        if ok {
+            convert::lua_to_reply(&v, ctx.out, script_resp3, 0);
+            return Ok(());
+        }
+        Err(CmdError::Msg(script_error_text(&v, name).into()))
+    }
+
+    /// FUNCTION LOAD: runs the library code, which registers its functions; returns
+    /// the library name and its functions. Nothing is installed yet.
+    pub fn load_library(
+        &mut self,
+        name: &str,
+        code: &[u8],
+    ) -> Result<Vec<(FunctionInfo, Function)>, LoadError> {
+        self.set_strings();
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling function: {}", compile_error_text(&e)))?;
+        self.begin_load.call::<()>(()).map_err(|e| e.to_string())?;
+        LOADING.with(|l| {
+            l.set(Some(
+                std::time::Instant::now() + std::time::Duration::from_millis(LOAD_TIMEOUT_MS as u64),
+            ))
+        });
+        let _ = self.lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            hook,
+        );
+        let res = self.load_pcall.call::<MultiValue>(f);
+        self.lua.remove_hook();
+        LOADING.with(|l| l.set(None));
+        let list: Table = self.end_load.call(()).map_err(|e| e.to_string())?;
+        let vals = res.map_err(|e| e.to_string())?;
+        if !matches!(vals.front(), Some(Value::Boolean(true))) {
+            let v = vals.get(1).cloned().unwrap_or(Value::Nil);
+            let msg = match &v {
+                Value::Table(t) => t
+                    .raw_get::<Option<mlua::LuaString>>("err")
+                    .ok()
+                    .flatten()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default(),
+                Value::String(s) => format!("ERR {}", s.to_string_lossy()),
+                Value::Error(e) => {
+                    let (m, raw) = error_message(e);
+                    if raw {
+                        m
+                    } else {
+                        format!("ERR {m}")
+                    }
+                }
+                _ => "ERR unknown error".into(),
+            };
+            return Err(format!("ERR Error registering functions: {msg}"));
+        }
+        let mut out: Vec<(FunctionInfo, Function)> = Vec::new();
+        for item in list.sequence_values::<Table>() {
+            let t = item.map_err(|e| e.to_string())?;
+            let fname: String = t.raw_get("name").map_err(|e| e.to_string())?;
+            if !valid_name(&fname) {
+                return Err("ERR Function names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+            }
+            if out.iter().any(|(f, _)| f.name == fname) {
+                return Err("ERR Function already exists in the library".into());
+            }
+            let cb: Function = t.raw_get("callback").map_err(|e| e.to_string())?;
+            let desc: Option<String> = t.raw_get("desc").map_err(|e| e.to_string())?;
+            let mut fl = 0;
+            if let Some(ft) = t.raw_get::<Option<Table>>("flags").map_err(|e| e.to_string())? {
+                for s in ft.sequence_values::<String>() {
+                    fl |= s.ok().and_then(|s| sflags::by_name(&s)).unwrap_or(0);
+                }
+            }
+            out.push((
+                FunctionInfo {
+                    name: fname,
+                    description: desc,
+                    flags: fl,
+                },
+                cb,
+            ));
+        }
+        if out.is_empty() {
+            return Err("ERR No functions registered".into());
+        }
+        let _ = name;
+        Ok(out)
+    }
+
+    /// The library that holds function `f`, if any.
+    pub fn library_of(&self, f: &str) -> Option<&str> {
+        self.func_lib.get(f).map(|s| s.as_str())
+    }
+
+    /// Installs a loaded library (replacing one of the same name).
+    pub fn install_library(&mut self, lib: &str, funcs: Vec<(FunctionInfo, Function)>) {
+        self.remove_library(lib);
+        let mut m = HashMap::new();
+        for (info, cb) in funcs {
+            self.func_lib.insert(info.name.clone(), lib.to_string());
+            m.insert(
+                info.name,
+                Func {
+                    callback: cb,
+                    flags: info.flags,
+                },
+            );
+        }
+        self.libs.insert(lib.to_string(), m);
+    }
+
+    pub fn remove_library(&mut self, lib: &str) {
+        if let Some(m) = self.libs.remove(lib) {
+            for f in m.keys() {
+                self.func_lib.remove(f);
+            }
+        }
+    }
+
+    pub fn flush_libraries(&mut self) {
+        self.libs.clear();
+        self.func_lib.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Flags of a function, if it exists.
+    pub fn function_flags(&self, name: &str) -> Option<u32> {
+        let lib = self.func_lib.get(name)?;
+        self.libs.get(lib)?.get(name).map(|f| f.flags)
+    }
+}
+
+/// Library and function names: letters, digits and underscores.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn version_num(v: &str) -> i64 {
+    let mut n = 0i64;
+    for p in v.split('.').take(3) {
+        n = (n << 8) | p.parse::<i64>().unwrap_or(0);
+    }
+    n
+}
+
+fn lua_fail(e: mlua::Error) -> CmdError {
+    CmdError::err(error_message(&e).0)
+}
+
+fn compile_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => error_message(other).0,
+    }
+}
+
+fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, it) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(it)?)?;
+    }
+    Ok(t)
+}
+
+/// The error line for a script that raised `v` (normally the handler's table with
+/// err, source and line).
+fn script_error_text(v: &Value, name: &str) -> String {
+    match v {
+        Value::Table(t) => {
+            let msg = t
+                .raw_get::<Option<mlua::LuaString>>("err")
+                .ok()
+                .flatten()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default();
+            let source = t
+                .raw_get::<Option<mlua::LuaString>>("source")
+                .ok()
+                .flatten()
+                .map(|s| s.to_string_lossy());
+            let line: Option<String> = match t.raw_get::<Value>("line") {
+                Ok(Value::Integer(i)) => Some(i.to_string()),
+                Ok(Value::Number(n)) => Some((n as i64).to_string()),
+                Ok(Value::String(s)) => Some(s.to_string_lossy()),
+                _ => None,
+            };
+            match (source, line) {
+                (Some(s), Some(l)) => format!("{msg} script: {name}, on {s}:{l}."),
+                _ => msg,
+            }
+        }
+        Value::String(s) => format!(
+            "ERR Error running script {name}, {:.100}",
+            s.to_string_lossy()
+        ),
+        _ => format!("ERR Error running script {name}, execution failure"),
+    }
+}
+
+/// Parses an EVAL body's `#!lua [flags=a,b]` line: (flags, length of the line without
+/// its newline). No shebang: compatibility mode.
+pub fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((sflags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("Invalid script shebang".into());
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    let Some(first) = parts.first() else {
+        return Err("Invalid engine in script shebang".into());
+    };
+    if *first != "#!lua" {
+        return Err(format!("Unexpected engine in script shebang: {first}"));
+    }
+    let mut flags = 0;
+    for p in &parts[1..] {
+        if let Some(list) = p.strip_prefix("flags=") {
+            for f in list.split(',') {
+                if f.is_empty() {
+                    continue;
+                }
+                match sflags::by_name(f) {
+                    Some(x) => flags |= x,
+                    None => return Err(format!("Unexpected flag in script shebang: {f}")),
+                }
+            }
+        } else {
+            return Err(format!("Unknown lua shebang option: {p}"));
+        }
+    }
+    Ok((flags, end))
+}
