@@ -4,8 +4,9 @@ use ferrokey::server::Server;
 use std::path::PathBuf;
 use tracing::{error, info};
 
+// mimalloc, counting what it hands out: `used_memory` and the maxmemory checks
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ferrokey::alloc::Counting = ferrokey::alloc::Counting;
 
 /// An in-memory, RESP-compatible cache server that behaves like Valkey.
 ///
@@ -59,6 +60,7 @@ fn directives_to_text(args: &[String]) -> Result<String, String> {
 }
 
 fn main() {
+    GLOBAL.mark_installed();
     let cli = Cli::parse();
     let (config_path, directives) = match cli.args.first() {
         Some(f) if !f.starts_with("--") => (Some(PathBuf::from(f)), &cli.args[1..]),

@@ -667,3 +667,62 @@ fn valkey_reads_ours_and_we_read_valkeys() {
     p.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rdb_preamble_base_is_refused_with_a_clear_message() {
+    let Some(vk) = valkey_server() else {
+        eprintln!("valkey-server not installed: skipped");
+        return;
+    };
+    let dir = temp_dir("preamble");
+    let vargs = ["--appendonly", "yes", "--aof-use-rdb-preamble", "yes"];
+    let v = Proc::spawn(&vk, &dir, &vargs, "valkey.log").expect("valkey-server starts");
+    let mut r = v.raw();
+    r.cmd("SET a 1");
+    assert!(r.cmd("BGREWRITEAOF").text().contains("started"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !manifest(&dir).contains(".base.rdb") {
+        assert!(Instant::now() < deadline, "valkey rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(r);
+    v.stop();
+    assert!(Proc::try_start(&dir, &["--appendonly", "yes"]).is_none());
+    let log = std::fs::read_to_string(dir.join("ferrokey.log")).unwrap();
+    assert!(log.contains("RDB preamble"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn timestamps_and_bgrewriteaof_errors() {
+    let dir = temp_dir("ts");
+    let p = Proc::start(&dir, &["--appendonly", "yes", "--aof-timestamp-enabled", "yes"]);
+    let mut r = p.raw();
+    r.cmd("SET a 1");
+    r.cmd("SET b 2");
+    // a rewrite already running is reported as such
+    let first = r.cmd("BGREWRITEAOF");
+    assert!(first.text().contains("started"), "{first:?}");
+    let second = r.cmd("BGREWRITEAOF");
+    assert!(
+        second.text().contains("started") || second.text().contains("already in progress"),
+        "{second:?}"
+    );
+    wait_rewrite_done(&mut r, 1);
+    r.cmd("SET c 3");
+    assert_eq!(info_field(&mut r, "aof_last_write_status"), "ok");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&std::fs::read(last_incr(&dir)).unwrap()).contains("#TS:") {
+        assert!(Instant::now() < deadline, "no #TS annotation written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let live = snapshot(&mut r);
+    drop(r);
+    p.stop();
+    let p = Proc::start(&dir, &["--appendonly", "yes"]);
+    let mut r = p.raw();
+    assert_same(&snapshot(&mut r), &live);
+    drop(r);
+    p.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

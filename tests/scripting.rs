@@ -281,7 +281,7 @@ fn evalsha_and_script_cache() {
     );
     // numkeys checks
     assert_eq!(
-        c.cmd("EVAL return 3 a"),
+        c.cmdv(&[b"EVAL", b"return 1", b"x"]),
         R::Err("ERR value is not an integer or out of range".into())
     );
     assert_eq!(
@@ -576,6 +576,7 @@ fn read_only_scripts() {
 const LIB: &str = "#!lua name=mylib
 redis.register_function('getkey', function(keys, args) return redis.call('get', keys[1]) end)
 redis.register_function{function_name='setkey', callback=function(keys, args) return redis.call('set', keys[1], args[1]) end, description='sets a key'}
+redis.register_function{function_name='rokey', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='ro', callback=function(keys, args) return redis.call('set', keys[1], 'x') end, flags={'no-writes'}}";
 
 #[test]
@@ -596,14 +597,14 @@ fn functions() {
     );
     assert_eq!(c.cmd("FCALL setkey 1 k v"), R::ok());
     assert_eq!(c.cmd("FCALL getkey 1 k"), R::bulk("v"));
-    assert_eq!(c.cmd("FCALL_RO getkey 1 k"), R::bulk("v"));
+    assert_eq!(c.cmd("FCALL_RO rokey 1 k"), R::bulk("v"));
     assert_err(
         &c.cmd("FCALL_RO setkey 1 k v"),
         "ERR Can not execute a script with write flag using *_ro command.",
     );
     assert_eq!(
         c.cmd("FCALL ro 1 k"),
-        R::Err("ERR Write commands are not allowed from read-only scripts. script: ro, on @user_function:4.".into())
+        R::Err("ERR Write commands are not allowed from read-only scripts. script: ro, on @user_function:5.".into())
     );
     assert_eq!(c.cmd("FCALL nosuch 0"), R::Err("ERR Function not found".into()));
     assert_eq!(
@@ -642,7 +643,7 @@ fn functions() {
     let lib = libs[0].items();
     assert_eq!(lib[1], R::bulk("mylib"));
     assert_eq!(lib[3], R::bulk("LUA"));
-    assert_eq!(lib[5].items().len(), 3);
+    assert_eq!(lib[5].items().len(), 4);
     assert_eq!(lib[7], R::bulk(LIB));
     assert_eq!(c.cmd("FUNCTION LIST LIBRARYNAME nomatch*"), R::Array(vec![]));
     let stats = c.cmd("FUNCTION STATS").items();
@@ -719,4 +720,86 @@ fn info_counts_cached_scripts() {
     assert_eq!(eval(&mut c, "return 2", &[], &[]), R::Int(2));
     let info = c.cmd("INFO memory").text();
     assert!(info.contains("number_of_cached_scripts:2"), "{info}");
+}
+
+/// Sends an inline command and waits up to `wait` for a one-line reply.
+fn inline(s: &mut std::net::TcpStream, line: &str, wait: Duration) -> Option<String> {
+    use std::io::{Read, Write};
+    s.write_all(format!("{line}\r\n").as_bytes()).ok()?;
+    read_line(s, wait)
+}
+
+fn read_line(s: &mut std::net::TcpStream, wait: Duration) -> Option<String> {
+    use std::io::Read;
+    s.set_read_timeout(Some(wait)).ok()?;
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1];
+    while !buf.ends_with(b"\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => buf.push(b[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&buf[..buf.len() - 2]).into_owned())
+}
+
+/// A connection that answers while a script runs: the script blocks the worker
+/// thread it runs on, so connections served by that same thread cannot answer.
+fn responsive_probe(port: u16) -> (std::net::TcpStream, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        for _ in 0..4 {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            if let Some(r) = inline(&mut s, "PING", Duration::from_millis(300)) {
+                if r.starts_with("-BUSY") {
+                    return (s, r);
+                }
+            }
+        }
+    }
+    panic!("no connection reported BUSY");
+}
+
+#[test]
+fn busy_script_can_be_killed() {
+    let mut s = TestServer::start(&["--busy-reply-threshold", "50"]);
+    let mut runner = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    use std::io::Write;
+    runner
+        .write_all(b"EVAL \"while true do end\" 0\r\n")
+        .expect("write");
+    let (mut probe, busy) = responsive_probe(s.port);
+    assert_eq!(
+        busy,
+        "-BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    let stats = inline(&mut probe, "FUNCTION STATS", Duration::from_secs(5));
+    assert!(stats.is_some_and(|r| r.starts_with("-BUSY")));
+    assert_eq!(
+        inline(&mut probe, "FUNCTION KILL", Duration::from_secs(5)).as_deref(),
+        Some("-BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    );
+    assert_eq!(
+        inline(&mut probe, "SCRIPT KILL", Duration::from_secs(5)).as_deref(),
+        Some("+OK")
+    );
+    let killed = read_line(&mut runner, Duration::from_secs(5)).expect("script reply");
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL."),
+        "{killed}"
+    );
+    assert_eq!(
+        inline(&mut probe, "PING", Duration::from_secs(5)).as_deref(),
+        Some("+PONG")
+    );
+
+    // a script that wrote cannot be killed; SHUTDOWN NOSAVE still stops the server
+    runner
+        .write_all(b"EVAL \"redis.call('set','x','y') while true do end\" 0\r\n")
+        .expect("write");
+    let (mut probe, _) = responsive_probe(s.port);
+    let r = inline(&mut probe, "SCRIPT KILL", Duration::from_secs(5)).expect("reply");
+    assert!(r.starts_with("-UNKILLABLE Sorry the script already executed write commands"), "{r}");
+    let _ = inline(&mut probe, "SHUTDOWN NOSAVE", Duration::from_secs(2));
+    assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }

@@ -234,8 +234,14 @@ pub fn memory() -> Memory {
         );
     }
     let rss = process_rss();
-    // before the allocator has committed anything of its own, RSS is the best estimate
-    let allocated = if commit > 0 { commit as u64 } else { rss };
+    // the counting global allocator gives what the program holds (not what mimalloc
+    // keeps committed for it); without it, mimalloc's figure, or before it has
+    // committed anything of its own, RSS
+    let allocated = match crate::alloc::used() {
+        Some(used) => used,
+        None if commit > 0 => commit as u64,
+        None => rss,
+    };
     Memory {
         allocated,
         allocator_peak: (peak_commit as u64).max(allocated),
@@ -701,13 +707,13 @@ fn memory_section(srv: &Server, o: &mut Out) {
     o.kv("rss_overhead_bytes", 0);
     o.kv("mem_fragmentation_ratio", format!("{:.2}", r.frag));
     o.kv("mem_fragmentation_bytes", r.frag_bytes);
-    o.kv("mem_not_counted_for_evict", 0);
+    o.kv("mem_not_counted_for_evict", crate::persistence::buffer_len());
     o.kv("mem_replication_backlog", 0);
     o.kv("mem_total_replication_buffers", 0);
     o.kv("mem_clients_slaves", 0);
     o.kv("mem_clients_normal", r.clients_normal);
     o.kv("mem_cluster_links", 0);
-    o.kv("mem_aof_buffer", 0);
+    o.kv("mem_aof_buffer", crate::persistence::buffer_len());
     o.kv("mem_allocator", "mimalloc");
     o.kv("mem_overhead_db_hashtable_rehashing", 0);
     o.kv("active_defrag_running", 0);
@@ -781,7 +787,7 @@ fn stats(srv: &Server, o: &mut Out) {
     );
     o.kv("expired_time_cap_reached_count", 0);
     o.kv("expire_cycle_cpu_milliseconds", 0);
-    o.kv("evicted_keys", 0);
+    o.kv("evicted_keys", srv.keyspace.evicted.load(Relaxed));
     o.kv("evicted_clients", 0);
     o.kv(
         "evicted_scripts",

@@ -807,6 +807,28 @@ fn dump_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// The encoding thresholds a restored value is converted by.
+fn restore_limits(ctx: &Ctx) -> dump::Limits {
+    let cfg = &ctx.srv.config;
+    let get = |name: &str| usize::try_from(cfg.get_i64(name)).unwrap_or(0);
+    dump::Limits {
+        list_fill: cfg.get_i64("list-max-listpack-size"),
+        hash: crate::store::hash::Limits {
+            max_entries: get("hash-max-listpack-entries"),
+            max_value: get("hash-max-listpack-value"),
+        },
+        set: crate::store::set::Limits {
+            intset_entries: get("set-max-intset-entries"),
+            listpack_entries: get("set-max-listpack-entries"),
+            listpack_value: get("set-max-listpack-value"),
+        },
+        zset: crate::store::zset::Limits {
+            entries: get("zset-max-listpack-entries"),
+            value: get("zset-max-listpack-value"),
+        },
+    }
+}
+
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 fn restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let (key, now) = (args[1], ctx.now);
@@ -856,7 +878,7 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let value = ttl.as_ref().map_err(Clone::clone).and_then(|_| {
         let payload = args[3];
         dump::verify(payload, relaxed)
-            .and_then(|()| dump::decode(payload))
+            .and_then(|()| dump::decode(payload, &restore_limits(ctx)))
             .map_err(|e: DumpError| CmdError::msg(e.message()))
     });
     let lfu = lfu_policy(ctx);

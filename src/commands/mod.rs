@@ -169,6 +169,17 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         );
         return;
     }
+    // maxmemory: evict before the command runs; still over the limit with nothing to
+    // evict, refuse what may grow memory (EXEC discards its transaction then)
+    if crate::store::evict::maxmemory() != 0 && client.origin == crate::server::Origin::Client {
+        if let Some(e) = crate::store::evict::refuse(srv, client, cmd) {
+            reject(srv, client, cmd, out, e);
+            if cmd.name == "exec" {
+                transactions::reset(srv, client);
+            }
+            return;
+        }
+    }
     // AOF write errors refuse writes until the log is healthy again
     if cmd.has(flags::WRITE) && !client.nested() {
         if let Some(e) = crate::persistence::deny_write() {
@@ -185,7 +196,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         srv,
         client,
         out,
-        now: crate::store::unix_ms_at(started),
+        // replaying the AOF, nothing expires (the log's DELs say when keys went),
+        // as when Valkey loads
+        now: if crate::persistence::replaying() {
+            0
+        } else {
+            crate::store::unix_ms_at(started)
+        },
         cmd,
         dirty: 0,
         propagate: None,
@@ -228,9 +245,14 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
             true
         }
     };
+    let blocked = client.block.as_ref().is_some_and(|b| b.waiter.is_some());
     if client.origin == crate::server::Origin::Unblock {
-        // a blocked command retried for its client was counted when it blocked
+        // a blocked command retried for its client was counted when it blocked, and
+        // is logged now that it has run to completion
         srv.stats.record_dirty(dirty);
+        if !blocked && !cmd.has(flags::SKIP_SLOWLOG) {
+            srv.slowlog_check(client, args, elapsed, out.len() - reply_start);
+        }
         return;
     }
     // as Valkey, monitors see a command once it ran, and never administrative ones
@@ -239,9 +261,9 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     }
     let index = table::index_of(cmd);
     srv.stats.record_call(index, elapsed, failed, dirty);
-    client.note_command(index);
-    if !cmd.has(flags::SKIP_SLOWLOG) {
-        srv.slowlog_check(client, args, elapsed);
+    client.note_command(index, blocked);
+    if !blocked && !cmd.has(flags::SKIP_SLOWLOG) {
+        srv.slowlog_check(client, args, elapsed, out.len() - reply_start);
     }
 }
 
@@ -259,11 +281,14 @@ pub fn after_command(srv: &Server) {
 /// Runs a handler; a write that changed something is handed to the AOF while the
 /// gate is still held (a rewrite's commit must see it applied and noted, or neither).
 fn call(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) -> CmdResult {
+    // with the AOF on, writes to the same keys are serialized so the log has them in
+    // the order they were applied
+    let _order = crate::persistence::order(ctx, args);
     let r = (ctx.cmd.handler)(ctx, args);
     if r.is_ok() && ctx.dirty > 0 && ctx.cmd.has(flags::WRITE) {
         crate::persistence::record(ctx, args, reply_start);
     }
-    if !ctx.client.nested() {
+    if crate::persistence::is_unit(ctx.client) {
         // appended before the gate is released, so the log keeps the order writes
         // to the same key were applied in (EXEC/scripts as one MULTI/EXEC unit)
         crate::persistence::command_done(ctx.srv);
@@ -279,7 +304,6 @@ pub fn report_expired(srv: &Server) {
     }
     for (db, key) in crate::store::take_expired() {
         crate::pubsub::notify(srv, crate::pubsub::class::EXPIRED, "expired", &key, db);
-        crate::persistence::propagate_del(db, &key);
     }
 }
 

@@ -100,6 +100,18 @@ pub static COMMANDS: &[Command] = &[
             Command::new("reset", 2, ADMIN | LOADING | STALE, slowlog_reset)
                 .doc("server", "2.2.12", "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog"),
         ]),
+    Command::new("commandlog", -2, 0, container)
+        .doc("server", "8.1.0", "A container for command log commands.", "Depends on subcommand.")
+        .subs(&[
+            Command::new("get", 4, ADMIN | LOADING | STALE, commandlog_get)
+                .doc("server", "8.1.0", "Returns the specified command log's entries.", "O(N) where N is the number of entries returned"),
+            Command::new("help", 2, LOADING | STALE, commandlog_help)
+                .doc("server", "8.1.0", "Show helpful text about the different subcommands", "O(1)"),
+            Command::new("len", 3, ADMIN | LOADING | STALE, commandlog_len)
+                .doc("server", "8.1.0", "Returns the number of entries in the specified type of command log.", "O(1)"),
+            Command::new("reset", 3, ADMIN | LOADING | STALE, commandlog_reset)
+                .doc("server", "8.1.0", "Clears all entries from the specified type of command log.", "O(N) where N is the number of entries in the commandlog"),
+        ]),
     Command::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, monitor)
         .doc("server", "1.0.0", "Listens for all requests received by the server in real-time.", ""),
     Command::new("latency", -2, 0, container)
@@ -913,19 +925,24 @@ fn slowlog_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::subcommand_syntax(args));
     }
-    let log = ctx.srv.slowlog.lock();
-    let mut count = 10usize;
-    if let Some(a) = args.get(2) {
+    log_get(ctx, crate::server::LOG_SLOW, args.get(2).copied())
+}
+
+/// The entries of one command log, newest first: `count` of them (default 10, -1 all).
+fn log_get(ctx: &mut Ctx, kind: usize, count: Option<&[u8]>) -> CmdResult {
+    let log = ctx.srv.commandlog[kind].lock();
+    let mut n = 10usize;
+    if let Some(a) = count {
         match super::parse_i64(a) {
-            Some(-1) => count = log.len(),
-            Some(n) if n >= 0 => count = n as usize,
+            Some(-1) => n = log.len(),
+            Some(c) if c >= 0 => n = c as usize,
             _ => return Err(CmdError::err("count should be greater than or equal to -1")),
         }
     }
-    let count = count.min(log.len());
+    let n = n.min(log.len());
     let out = &mut *ctx.out;
-    out.array(count);
-    for e in log.iter().take(count) {
+    out.array(n);
+    for e in log.iter().take(n) {
         out.array(6);
         out.int(e.id as i64);
         out.int(e.time);
@@ -941,13 +958,69 @@ fn slowlog_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 }
 
 fn slowlog_len(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    let n = ctx.srv.slowlog.lock().len();
+    let n = ctx.srv.commandlog[crate::server::LOG_SLOW].lock().len();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn slowlog_reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    ctx.srv.slowlog.lock().clear();
+    ctx.srv.commandlog[crate::server::LOG_SLOW].lock().clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+// ---------------------------------------------------------------- COMMANDLOG
+
+fn log_kind(a: &[u8]) -> Result<usize, CmdError> {
+    if is(a, "slow") {
+        Ok(crate::server::LOG_SLOW)
+    } else if is(a, "large-request") {
+        Ok(crate::server::LOG_LARGE_REQUEST)
+    } else if is(a, "large-reply") {
+        Ok(crate::server::LOG_LARGE_REPLY)
+    } else {
+        Err(CmdError::err("type should be one of the following: slow, large-request, large-reply"))
+    }
+}
+
+fn commandlog_help(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
+    help(
+        ctx.out,
+        "COMMANDLOG",
+        &[
+            "GET <count> <type>",
+            "    Return top <count> entries of the specified <type> from the commandlog (-1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp,",
+            "        time in microseconds for type of slow,",
+            "        or size in bytes for type of large-request,",
+            "        or size in bytes for type of large-reply",
+            "    arguments array, client IP and port,",
+            "    client name",
+            "LEN <type>",
+            "    Return the length of the specified type of commandlog.",
+            "RESET <type>",
+            "    Reset the specified type of commandlog.",
+        ],
+    );
+    Ok(())
+}
+
+fn commandlog_get(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let kind = log_kind(args[3])?;
+    log_get(ctx, kind, Some(args[2]))
+}
+
+fn commandlog_len(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let kind = log_kind(args[2])?;
+    let n = ctx.srv.commandlog[kind].lock().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn commandlog_reset(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let kind = log_kind(args[2])?;
+    ctx.srv.commandlog[kind].lock().clear();
     ctx.out.ok();
     Ok(())
 }

@@ -125,6 +125,10 @@ pub struct Hot {
     pub client_query_buffer_limit: AtomicUsize,
     pub slowlog_log_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicUsize,
+    pub commandlog_request_larger_than: AtomicI64,
+    pub commandlog_large_request_max_len: AtomicUsize,
+    pub commandlog_reply_larger_than: AtomicI64,
+    pub commandlog_large_reply_max_len: AtomicUsize,
     pub hz: AtomicUsize,
     pub timeout: AtomicI64,
     pub has_password: AtomicBool,
@@ -282,12 +286,31 @@ impl Config {
                 .store(int(name) as usize, Relaxed),
             "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(name), Relaxed),
             "slowlog-max-len" => h.slowlog_max_len.store(int(name) as usize, Relaxed),
+            "commandlog-request-larger-than" => h
+                .commandlog_request_larger_than
+                .store(int(name), Relaxed),
+            "commandlog-large-request-max-len" => h
+                .commandlog_large_request_max_len
+                .store(int(name) as usize, Relaxed),
+            "commandlog-reply-larger-than" => h
+                .commandlog_reply_larger_than
+                .store(int(name), Relaxed),
+            "commandlog-large-reply-max-len" => h
+                .commandlog_large_reply_max_len
+                .store(int(name) as usize, Relaxed),
             "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
             "timeout" => h.timeout.store(int(name), Relaxed),
             "requirepass" => h
                 .has_password
                 .store(self.get(name).is_some_and(|p| !p.is_empty()), Relaxed),
             "protected-mode" => h.protected_mode.store(self.get_bool(name), Relaxed),
+            // read on every command and lookup: mirrored beside the eviction code
+            "maxmemory"
+            | "maxmemory-policy"
+            | "maxmemory-samples"
+            | "maxmemory-eviction-tenacity"
+            | "lfu-log-factor"
+            | "lfu-decay-time" => crate::store::evict::configure(self),
             "notify-keyspace-events" => {
                 use crate::pubsub::class;
                 let f = crate::pubsub::parse_notify_flags(&self.get(name).unwrap_or_default());

@@ -150,6 +150,29 @@ fn load_file(
         ))
     };
     let mut f = std::fs::File::open(path).map_err(io_err)?;
+    super::set_replaying(true);
+    let r = replay(srv, &mut f, path, name, last, truncated_ok, done, total, started);
+    super::set_replaying(false);
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay(
+    srv: &Server,
+    f: &mut std::fs::File,
+    path: &Path,
+    name: &str,
+    last: bool,
+    truncated_ok: bool,
+    done: &mut u64,
+    total: u64,
+    started: Instant,
+) -> Result<u64, LoadError> {
+    let io_err = |e: std::io::Error| {
+        LoadError(format!(
+            "Unrecoverable error reading the append only file {name}: {e}"
+        ))
+    };
     let info = Arc::new(ClientInfo::new(0, "aof".into(), String::new(), -1));
     let mut client = Client::new(info, true);
     client.origin = Origin::Aof;
@@ -188,6 +211,11 @@ fn load_file(
                 pos += consumed;
             }
             Parsed::Annotation { consumed } => pos += consumed,
+            Parsed::Bad { .. } if base_off == 0 && pos == 0 && buf.starts_with(b"REDIS") => {
+                return Err(LoadError(format!(
+                    "The AOF file {name} starts with an RDB preamble, which this server does not read: rewrite it with 'aof-use-rdb-preamble no' (BGREWRITEAOF) on the server that wrote it"
+                )));
+            }
             Parsed::Bad { at, why } => {
                 return Err(LoadError(format!(
                     "Bad file format reading the append only file {name} at offset {}: {why}. Make a backup of your AOF file, then use valkey-check-aof --fix <filename.manifest>",

@@ -35,7 +35,7 @@ mod rewrite;
 pub use load::{load_dir, reload as debug_reload, LoadError};
 
 use crate::commands::Ctx;
-use crate::server::Server;
+use crate::server::{Origin, Server};
 use parking_lot::{Condvar, Mutex};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -169,6 +169,8 @@ thread_local! {
     /// Highest log offset this thread's requests appended: replies written after it
     /// wait for it to be durable under `appendfsync always`.
     static WAIT_FOR: Cell<u64> = const { Cell::new(0) };
+    /// This thread is replaying the AOF.
+    static REPLAYING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The AOF directory (relative to `dir`, the working directory) and file prefix.
@@ -428,12 +430,56 @@ pub fn record(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) {
 
 /// A top-level command is done (its gate still held): what it logged is appended
 /// now, after the DELs of keys it found expired, which precede it in the log.
-pub fn command_done(srv: &Server) {
+pub fn command_done(_srv: &Server) {
     if PENDING.with(|p| p.borrow().is_empty()) {
         return;
     }
-    crate::commands::report_expired(srv);
     flush_pending();
+}
+
+/// Whether a command is logged as a unit of its own when it ends: requests from a
+/// connection and blocked commands served later; not what EXEC or a script runs.
+pub fn is_unit(client: &crate::server::Client) -> bool {
+    matches!(client.origin, Origin::Client | Origin::Unblock)
+}
+
+/// Locks ordering writes to the same keys (by store shard index).
+static ORDER: LazyLock<Box<[Mutex<()>]>> =
+    LazyLock::new(|| (0..crate::store::SHARDS).map(|_| Mutex::new(())).collect());
+
+/// Held from before a write command runs until its records are in the log buffer.
+pub struct OrderGuard(#[allow(dead_code)] Vec<parking_lot::MutexGuard<'static, ()>>);
+
+/// With the AOF on, a write command takes the order locks of its keys' shards (all of
+/// them for a write naming no key, FLUSHALL say), so two writes to one key are logged
+/// in the order they were applied. Commands EXEC or a script runs need none: those
+/// hold the server gate exclusively.
+pub fn order(ctx: &Ctx, args: &[&[u8]]) -> Option<OrderGuard> {
+    let a = aof();
+    if !a.on.load(Relaxed) || !ctx.cmd.has(crate::commands::flags::WRITE) || !is_unit(ctx.client) {
+        return None;
+    }
+    let pos = ctx.cmd.key_positions_in(args);
+    let mut idx: Vec<usize> = if pos.is_empty() {
+        (0..crate::store::SHARDS).collect()
+    } else {
+        pos.iter()
+            .filter_map(|&p| args.get(p))
+            .map(|k| crate::store::Db::shard_index(k))
+            .collect()
+    };
+    idx.sort_unstable();
+    idx.dedup();
+    Some(OrderGuard(idx.into_iter().map(|i| ORDER[i].lock()).collect()))
+}
+
+/// True while this thread replays the AOF: commands then see no key expire.
+pub fn replaying() -> bool {
+    REPLAYING.with(|r| r.get())
+}
+
+pub(crate) fn set_replaying(on: bool) {
+    REPLAYING.with(|r| r.set(on));
 }
 
 /// Appends what ran on this thread and is not logged yet (blocked clients served by
@@ -686,4 +732,9 @@ pub fn info_fields() -> Vec<(&'static str, String)> {
 /// Whether the server is loading the AOF (INFO `loading`).
 pub fn loading() -> bool {
     aof().loading.load(Relaxed)
+}
+
+/// Bytes logged and not yet written to the file (INFO mem_aof_buffer).
+pub fn buffer_len() -> usize {
+    aof().st.lock().buf.len()
 }

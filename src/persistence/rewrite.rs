@@ -266,11 +266,19 @@ fn rewrite(srv: &Server, gate_held: bool) -> Result<(), String> {
         for db in 0..srv.keyspace.db_count() {
             keys += dump_db(srv, db, &mut w, now)?;
         }
+        // the bulk goes to disk before clients are held up; only the tail is left
+        w.flush()?;
+        w.get_ref().sync_data()?;
         info!(keys, "AOF rewrite: keyspace written, committing");
         // the commit: nothing runs while the last changes are captured and the files
         // switched (normally a few milliseconds)
         let _gate = (!gate_held).then(|| srv.gate.write().unwrap_or_else(|e| e.into_inner()));
         let touched = std::mem::take(&mut *a.touched.lock());
+        info!(
+            keys = touched.keys.len(),
+            databases = touched.dbs.len(),
+            "AOF rewrite: appending the keys changed during the rewrite"
+        );
         dump_touched(srv, &touched, &mut w, crate::store::now_ms())?;
         dump_functions(srv, &mut w)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;

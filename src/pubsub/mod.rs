@@ -137,6 +137,7 @@ pub fn confirmation_count(c: &ClientInfo, kind: Kind) -> usize {
 }
 
 type Subscribers = Vec<Arc<ClientInfo>>;
+type ClientShard = CachePadded<Mutex<HashMap<u64, ClientSubs>>>;
 type ChannelMap = HashMap<Box<[u8]>, Subscribers, foldhash::fast::RandomState>;
 
 /// Channels of one kind, sharded by channel hash.
@@ -294,7 +295,7 @@ pub struct PubSub {
     /// Unique patterns with their subscribers.
     patterns: RwLock<Vec<(Box<[u8]>, Subscribers)>>,
     pattern_count: AtomicUsize,
-    clients: Box<[CachePadded<Mutex<HashMap<u64, ClientSubs>>>]>,
+    clients: Box<[ClientShard]>,
     /// When each subscriber over the soft output limit first went over it.
     soft_since: Mutex<HashMap<u64, Instant>>,
     soft_len: AtomicUsize,

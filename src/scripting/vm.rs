@@ -74,6 +74,8 @@ struct RunCtx<'a> {
     read_only: bool,
     allow_oom: bool,
     eval: bool,
+    /// Socket of the client that runs the script (-1: none).
+    caller_fd: i64,
 }
 
 thread_local! {
@@ -477,6 +479,22 @@ fn lua_errtext(_: &Lua, v: Value) -> mlua::Result<(String, bool)> {
     })
 }
 
+/// True if the peer of socket `fd` has closed its side.
+fn caller_gone(fd: i64) -> bool {
+    if fd < 0 {
+        return false;
+    }
+    let mut p = libc::pollfd {
+        fd: fd as i32,
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout; the socket stays open while its
+    // connection task is blocked in this script.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
 /// The hook that lets SCRIPT KILL stop a script and bounds FUNCTION LOAD.
 fn hook(_: &Lua, _: &mlua::debug::Debug) -> mlua::Result<VmState> {
     if let Some(deadline) = LOADING.with(|l| l.get()) {
@@ -485,13 +503,19 @@ fn hook(_: &Lua, _: &mlua::debug::Debug) -> mlua::Result<VmState> {
         }
         return Ok(VmState::Continue);
     }
-    let killed = with_ctx(|ctx| {
-        (
-            ctx.srv.scripting.run.kill.load(Relaxed),
-            ctx.eval,
-        )
+    let state = with_ctx(|ctx| {
+        let run = &ctx.srv.scripting.run;
+        let killable = !run.wrote.load(Relaxed);
+        let kill = run.kill.load(Relaxed)
+            // nobody is left to read the reply of a script that changed nothing:
+            // stop it rather than let it hold the server (e.g. an endless loop whose
+            // client gave up), and likewise when the server shuts down
+            || (killable
+                && (caller_gone(ctx.caller_fd)
+                    || ctx.srv.shutting_down.load(Relaxed)));
+        (kill, ctx.eval)
     });
-    if let Some((true, eval)) = killed {
+    if let Some((true, eval)) = state {
         let what = if eval { "SCRIPT" } else { "FUNCTION" };
         let msg = format!("Script killed by user with {what} KILL.");
         tracing::info!("{msg}");
@@ -805,6 +829,7 @@ impl Vm {
             read_only,
             allow_oom: flags & sflags::ALLOW_OOM != 0,
             eval,
+            caller_fd: ctx.client.info.fd,
         };
         let p = &mut rctx as *mut RunCtx<'_> as *mut RunCtx<'static>;
         CURRENT.with(|c| c.set(p));

@@ -281,13 +281,16 @@ impl Client {
         self.info.db.store(db, Relaxed);
     }
 
-    /// `i` is the command's stats index ([`table::index_of`]).
-    pub fn note_command(&self, i: usize) {
+    /// `i` is the command's stats index ([`table::index_of`]). A command that blocked
+    /// on keys counts in `tot-cmds` only once it completes (served or timed out).
+    pub fn note_command(&self, i: usize, blocked: bool) {
         let info = &self.info;
         info.last_interaction
             .store(info.created.elapsed().as_millis() as i64, Relaxed);
         info.last_cmd.store(i + 1, Relaxed);
-        info.tot_cmds.fetch_add(1, Relaxed);
+        if !blocked {
+            info.tot_cmds.fetch_add(1, Relaxed);
+        }
     }
 }
 

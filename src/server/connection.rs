@@ -276,6 +276,9 @@ async fn wait_blocked(
     };
     // whatever ended the wait, a reply served meanwhile wins over a timeout
     let served = b.waiter.as_ref().and_then(|w| srv.blocking.finish(w));
+    if b.waiter.is_some() {
+        info.tot_cmds.fetch_add(1, Relaxed);
+    }
     if b.blocked {
         info.set_flag(cflags::BLOCKED, false);
         srv.blocked_clients.fetch_sub(1, Relaxed);

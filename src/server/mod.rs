@@ -41,13 +41,86 @@ pub struct FunctionDef {
     pub flags: Vec<String>,
 }
 
+/// One COMMANDLOG entry (SLOWLOG is the `slow` log).
 pub struct SlowlogEntry {
     pub id: u64,
     pub time: i64,
+    /// Microseconds for the slow log, bytes for the large-request/large-reply logs.
     pub micros: u64,
     pub args: Vec<Vec<u8>>,
     pub addr: String,
     pub name: String,
+}
+
+/// COMMANDLOG types, in the order of [`Server::commandlog`].
+pub const LOG_SLOW: usize = 0;
+pub const LOG_LARGE_REQUEST: usize = 1;
+pub const LOG_LARGE_REPLY: usize = 2;
+
+/// The arguments as a log keeps them: at most 32 (the last one saying how many more),
+/// each cut at 128 bytes, and secrets redacted as Valkey does.
+fn logged_args(args: &[&[u8]]) -> Vec<Vec<u8>> {
+    let redact = redacted_positions(args);
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    let limit = args.len().min(32);
+    for (i, a) in args.iter().enumerate().take(limit) {
+        if i == 31 && args.len() > 32 {
+            kept.push(format!("... ({} more arguments)", args.len() - 31).into_bytes());
+            break;
+        }
+        if redact(i) {
+            kept.push(b"(redacted)".to_vec());
+        } else if a.len() > 128 {
+            let mut v = a[..128].to_vec();
+            v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+            kept.push(v);
+        } else {
+            kept.push(a.to_vec());
+        }
+    }
+    kept
+}
+
+/// Which arguments hold secrets: everything after the subcommand of ACL SETUSER/GETUSER/
+/// DELUSER, password-like CONFIG SET values, AUTH/HELLO credentials, MIGRATE AUTH.
+fn redacted_positions(args: &[&[u8]]) -> impl Fn(usize) -> bool {
+    use crate::commands::is;
+    let name = args.first().copied().unwrap_or_default();
+    let sub = args.get(1).copied().unwrap_or_default();
+    let mut secret = vec![false; args.len()];
+    if is(name, "acl") && (is(sub, "setuser") || is(sub, "getuser") || is(sub, "deluser")) {
+        secret.iter_mut().skip(2).for_each(|s| *s = true);
+    } else if is(name, "config") && is(sub, "set") {
+        let mut i = 2;
+        while i + 1 < args.len() {
+            let p = String::from_utf8_lossy(args[i]).to_ascii_lowercase();
+            if matches!(
+                p.as_str(),
+                "requirepass" | "primaryauth" | "masterauth" | "primaryuser" | "masteruser"
+                    | "tls-key-file-pass" | "tls-client-key-file-pass"
+            ) {
+                secret[i + 1] = true;
+            }
+            i += 2;
+        }
+    } else if is(name, "auth") {
+        secret.iter_mut().skip(1).for_each(|s| *s = true);
+    } else if is(name, "hello") {
+        for i in 0..args.len() {
+            if is(args[i], "auth") {
+                secret.iter_mut().skip(i + 1).take(2).for_each(|s| *s = true);
+            }
+        }
+    } else if is(name, "migrate") {
+        for i in 0..args.len() {
+            if is(args[i], "auth") {
+                secret.iter_mut().skip(i + 1).take(1).for_each(|s| *s = true);
+            } else if is(args[i], "auth2") {
+                secret.iter_mut().skip(i + 1).take(2).for_each(|s| *s = true);
+            }
+        }
+    }
+    move |i| secret.get(i).copied().unwrap_or(false)
 }
 
 /// Everything shared by all connections.
@@ -64,8 +137,9 @@ pub struct Server {
     pub run_id: String,
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
-    pub slowlog: Mutex<VecDeque<SlowlogEntry>>,
-    pub slowlog_next_id: AtomicU64,
+    /// COMMANDLOG by type: slow, large-request, large-reply ([`LOG_SLOW`]...).
+    pub commandlog: [Mutex<VecDeque<SlowlogEntry>>; 3],
+    pub commandlog_next_id: [AtomicU64; 3],
     monitors: RwLock<Vec<Arc<ClientInfo>>>,
     monitor_count: AtomicUsize,
     /// Unix seconds of the last successful save (no RDB yet: the start time).
@@ -114,8 +188,8 @@ impl Server {
             run_id,
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
-            slowlog: Mutex::new(VecDeque::new()),
-            slowlog_next_id: AtomicU64::new(0),
+            commandlog: Default::default(),
+            commandlog_next_id: Default::default(),
             monitors: RwLock::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             lastsave: AtomicI64::new(crate::store::now_ms() / 1000),
@@ -190,8 +264,16 @@ impl Server {
         }
     }
 
-    pub fn slowlog_check(&self, client: &Client, args: &[&[u8]], elapsed: Duration) {
-        let threshold = self.config.hot.slowlog_log_slower_than.load(Relaxed);
+    /// Logs a command that ran slower, or whose request or reply was larger, than the
+    /// COMMANDLOG thresholds (and records latency-monitor events).
+    pub fn slowlog_check(
+        &self,
+        client: &Client,
+        args: &[&[u8]],
+        elapsed: Duration,
+        reply_bytes: usize,
+    ) {
+        let h = &self.config.hot;
         // DEBUG SLEEP waits after its handler returns, but that is still its run time
         let sleep = client
             .block
@@ -203,34 +285,43 @@ impl Server {
         if latency_ms > 0 && micros / 1000 >= latency_ms as u64 {
             self.latency_event(args, micros / 1000);
         }
-        if threshold < 0 || micros < threshold as u64 {
+        let over = |threshold: i64, v: u64| threshold >= 0 && v >= threshold as u64;
+        if over(h.slowlog_log_slower_than.load(Relaxed), micros) {
+            self.commandlog_add(LOG_SLOW, client, args, micros, h.slowlog_max_len.load(Relaxed));
+        }
+        let req_threshold = h.commandlog_request_larger_than.load(Relaxed);
+        if req_threshold >= 0 {
+            // the request as it travelled in RESP: *N, then $len + arg per argument
+            let digits = |n: usize| n.checked_ilog10().unwrap_or(0) as u64 + 1;
+            let size = 3 + digits(args.len())
+                + args
+                    .iter()
+                    .map(|a| 5 + digits(a.len()) + a.len() as u64)
+                    .sum::<u64>();
+            if over(req_threshold, size) {
+                let max = h.commandlog_large_request_max_len.load(Relaxed);
+                self.commandlog_add(LOG_LARGE_REQUEST, client, args, size, max);
+            }
+        }
+        if over(h.commandlog_reply_larger_than.load(Relaxed), reply_bytes as u64) {
+            let max = h.commandlog_large_reply_max_len.load(Relaxed);
+            self.commandlog_add(LOG_LARGE_REPLY, client, args, reply_bytes as u64, max);
+        }
+    }
+
+    fn commandlog_add(&self, kind: usize, client: &Client, args: &[&[u8]], value: u64, max: usize) {
+        if max == 0 {
             return;
         }
-        let max = self.config.hot.slowlog_max_len.load(Relaxed);
-        let mut kept: Vec<Vec<u8>> = Vec::new();
-        let limit = args.len().min(32);
-        for (i, a) in args.iter().enumerate().take(limit) {
-            if i == 31 && args.len() > 32 {
-                kept.push(format!("... ({} more arguments)", args.len() - 31).into_bytes());
-                break;
-            }
-            if a.len() > 128 {
-                let mut v = a[..128].to_vec();
-                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
-                kept.push(v);
-            } else {
-                kept.push(a.to_vec());
-            }
-        }
         let e = SlowlogEntry {
-            id: self.slowlog_next_id.fetch_add(1, Relaxed),
+            id: self.commandlog_next_id[kind].fetch_add(1, Relaxed),
             time: crate::store::now_ms() / 1000,
-            micros,
-            args: kept,
+            micros: value,
+            args: logged_args(args),
             addr: client.info.addr.clone(),
             name: client.info.name_lossy(),
         };
-        let mut log = self.slowlog.lock();
+        let mut log = self.commandlog[kind].lock();
         log.push_front(e);
         while log.len() > max {
             log.pop_back();
@@ -371,6 +462,8 @@ async fn cron(srv: Arc<Server>) {
         }
         crate::store::recalibrate_clock();
         srv.admin.cron(&srv);
+        // memory over maxmemory: keep evicting between commands (Valkey's eviction timer)
+        crate::store::evict::cron(&srv, tick / 4);
         // keys must not disappear while writes are paused (CLIENT PAUSE WRITE/ALL)
         if !srv.config.hot.active_expire.load(Relaxed)
             || srv.pause_until_ms.load(Relaxed) > srv.mono_ms()

@@ -8,20 +8,53 @@
 //! +-----------+------------------+-------------+-------------+
 //! ```
 //!
-//! Payloads come from clients, so the reader treats every length as hostile: nothing
-//! is allocated before the bytes it claims are known to exist.
+//! DUMP writes what Valkey writes for the same value in the same encoding: compact
+//! collections as one listpack (or intset) blob, lists as quicklist nodes with the
+//! boundaries Valkey would have, large hashes, sets and sorted sets element by
+//! element. RESTORE reads every type Valkey 8 writes plus the older ziplist-based ones,
+//! and picks each value's encoding with the same rules as Valkey's loader.
 //!
-//! Collection types add their RDB type bytes to [`encode`] and [`decode`], reusing
-//! [`Writer`] and [`Reader`] for lengths and strings.
+//! Payloads come from clients, so the reader treats every length as hostile: nothing
+//! is allocated before the bytes it claims are known to exist, and every blob (listpack,
+//! intset, ziplist) is checked entry by entry (Valkey's deep sanitization) whatever
+//! `sanitize-dump-payload` says, because the decoded value must satisfy the store's
+//! invariants (no duplicate members, sorted intsets) even when Valkey would accept it.
 
+use super::hash::{self, Hash};
+use super::list::List;
+use super::set::{self, Elem, Set};
 use super::table::OwnedValue;
 use super::value::{Object, ValueRef};
+use super::zset::{self, ZSet};
+use std::collections::HashSet;
 
 /// The RDB format version Valkey 8.1 writes (the last one shared with Redis OSS 7.2).
 pub const RDB_VERSION: u16 = 11;
 
 /// RDB object type bytes.
 pub const RDB_TYPE_STRING: u8 = 0;
+pub const RDB_TYPE_LIST: u8 = 1;
+pub const RDB_TYPE_SET: u8 = 2;
+pub const RDB_TYPE_ZSET: u8 = 3;
+pub const RDB_TYPE_HASH: u8 = 4;
+pub const RDB_TYPE_ZSET_2: u8 = 5;
+pub const RDB_TYPE_LIST_ZIPLIST: u8 = 10;
+pub const RDB_TYPE_SET_INTSET: u8 = 11;
+pub const RDB_TYPE_ZSET_ZIPLIST: u8 = 12;
+pub const RDB_TYPE_HASH_ZIPLIST: u8 = 13;
+pub const RDB_TYPE_LIST_QUICKLIST: u8 = 14;
+pub const RDB_TYPE_HASH_LISTPACK: u8 = 16;
+pub const RDB_TYPE_ZSET_LISTPACK: u8 = 17;
+pub const RDB_TYPE_LIST_QUICKLIST_2: u8 = 18;
+pub const RDB_TYPE_SET_LISTPACK: u8 = 20;
+
+/// Quicklist node containers in `RDB_TYPE_LIST_QUICKLIST_2`: one element stored as
+/// is, or a listpack of elements.
+const QUICKLIST_PLAIN: u64 = 1;
+const QUICKLIST_PACKED: u64 = 2;
+
+/// Valkey's `lpSafeToAdd` bound: no compact value grows past 1 GiB.
+const LISTPACK_MAX_SAFETY: usize = 1 << 30;
 
 /// Two-bit prefixes of an encoded length.
 const LEN_6BIT: u8 = 0;
@@ -190,12 +223,9 @@ impl Writer {
     fn lzf(&mut self, s: &[u8]) -> bool {
         // Valkey gives the compressor an output buffer four bytes shorter than the
         // input: compression that does not save at least that much is not used
-        let Ok(c) = lzf::compress(s) else {
+        let Some(c) = lzf_compress(s, s.len() - 4) else {
             return false;
         };
-        if c.is_empty() || c.len() > s.len() - 4 {
-            return false;
-        }
         self.buf.push((ENCVAL << 6) | ENC_LZF);
         self.length(c.len() as u64);
         self.length(s.len() as u64);
@@ -212,22 +242,413 @@ impl Writer {
     }
 }
 
-/// The DUMP payload of a value, or None for a type whose serialization is not
-/// written yet.
+/// liblzf's hash table size (`HLOG` 16).
+const LZF_HSIZE: usize = 1 << 16;
+const LZF_MAX_LIT: usize = 1 << 5;
+const LZF_MAX_OFF: usize = 1 << 13;
+const LZF_MAX_REF: usize = (1 << 8) + (1 << 3);
+
+thread_local! {
+    /// The compressor's hash table, kept between calls and cleared of the slots each
+    /// call used (a fresh 256 KiB table per string would cost more than compressing).
+    static LZF_TABLE: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::new(vec![0; LZF_HSIZE]);
+}
+
+/// LZF compression exactly as Valkey's bundled liblzf does it (its default
+/// "very fast" variant), including when it gives up: with `room` bytes of output it
+/// fails as soon as its conservative bound checks say the result might not fit. The
+/// same bytes and the same decision keep DUMP payloads identical to Valkey's. Only the
+/// hash table differs: liblzf leaves it uninitialized, which can only add matches.
+fn lzf_compress(data: &[u8], room: usize) -> Option<Vec<u8>> {
+    let n = data.len();
+    if n < 3 || room == 0 {
+        return None;
+    }
+    LZF_TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        let mut used: Vec<usize> = Vec::with_capacity(n);
+        let out = lzf_run(data, room, &mut table, &mut used);
+        for i in used {
+            table[i] = 0;
+        }
+        out
+    })
+}
+
+fn lzf_run(d: &[u8], room: usize, htab: &mut [u32], used: &mut Vec<usize>) -> Option<Vec<u8>> {
+    let n = d.len();
+    let idx = |h: u32| ((h >> 8).wrapping_sub(h.wrapping_mul(5)) as usize) & (LZF_HSIZE - 1);
+    let mut set = |htab: &mut [u32], h: u32, pos: usize| {
+        let i = idx(h);
+        htab[i] = pos as u32;
+        used.push(i);
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(room);
+    let mut lit = 0usize;
+    out.push(0); // the first literal run's header
+    let mut ip = 0usize;
+    let mut hval: u32 = ((d[0] as u32) << 8) | d[1] as u32;
+    while ip + 2 < n {
+        hval = (hval << 8) | d[ip + 2] as u32;
+        let r = htab[idx(hval)] as usize;
+        set(htab, hval, ip);
+        let off = ip.wrapping_sub(r).wrapping_sub(1);
+        if off < LZF_MAX_OFF && r > 0 && d[r + 2] == d[ip + 2] && d[r..r + 2] == d[ip..ip + 2] {
+            let maxlen = (n - ip - 2).min(LZF_MAX_REF);
+            if out.len() - (lit == 0) as usize + 4 >= room {
+                return None;
+            }
+            // close the literal run, or drop its header if it is empty
+            if lit == 0 {
+                out.pop();
+            } else {
+                let at = out.len() - lit - 1;
+                out[at] = (lit - 1) as u8;
+            }
+            // the match length, compared sixteen bytes at a time first as liblzf does
+            // (which may run past `maxlen` near the end of the input)
+            let mut len = 2usize;
+            let mut stopped = false;
+            if maxlen > 16 {
+                for _ in 0..16 {
+                    len += 1;
+                    if d[r + len] != d[ip + len] {
+                        stopped = true;
+                        break;
+                    }
+                }
+            }
+            if !stopped {
+                loop {
+                    len += 1;
+                    if !(len < maxlen && d[r + len] == d[ip + len]) {
+                        break;
+                    }
+                }
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                out.push(((off >> 8) + (len << 5)) as u8);
+            } else {
+                out.push(((off >> 8) + (7 << 5)) as u8);
+                out.push((len - 7) as u8);
+            }
+            out.push(off as u8);
+            lit = 0;
+            out.push(0);
+            ip += len + 1;
+            if ip + 2 >= n {
+                break;
+            }
+            ip -= 2;
+            hval = ((d[ip] as u32) << 8) | d[ip + 1] as u32;
+            hval = (hval << 8) | d[ip + 2] as u32;
+            set(htab, hval, ip);
+            ip += 1;
+            hval = (hval << 8) | d[ip + 2] as u32;
+            set(htab, hval, ip);
+            ip += 1;
+        } else {
+            if out.len() >= room {
+                return None;
+            }
+            lit += 1;
+            out.push(d[ip]);
+            ip += 1;
+            if lit == LZF_MAX_LIT {
+                let at = out.len() - lit - 1;
+                out[at] = (lit - 1) as u8;
+                lit = 0;
+                out.push(0);
+            }
+        }
+    }
+    if out.len() + 3 > room {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out.push(d[ip]);
+        ip += 1;
+        if lit == LZF_MAX_LIT {
+            let at = out.len() - lit - 1;
+            out[at] = (lit - 1) as u8;
+            lit = 0;
+            out.push(0);
+        }
+    }
+    if lit == 0 {
+        out.pop();
+    } else {
+        let at = out.len() - lit - 1;
+        out[at] = (lit - 1) as u8;
+    }
+    Some(out)
+}
+
+/// The DUMP payload of a value; None only for a value no RDB encoding can hold.
 pub fn encode(value: ValueRef, compress: bool) -> Option<Vec<u8>> {
     let mut w = Writer::new(compress);
-    match value {
-        ValueRef::Str(s) => {
-            w.byte(RDB_TYPE_STRING);
-            w.string(s);
-        }
-        ValueRef::Obj(Object::Str(s)) => {
-            w.byte(RDB_TYPE_STRING);
-            w.string(s);
-        }
-        ValueRef::Obj(_) => return None,
-    }
+    write_value(&mut w, value)?;
     Some(w.finish())
+}
+
+/// Writes a value's type byte and body, as Valkey's `rdbSaveObjectType` and
+/// `rdbSaveObject` do for the value's current encoding.
+pub fn write_value(w: &mut Writer, value: ValueRef) -> Option<()> {
+    match value {
+        ValueRef::Str(_) | ValueRef::Obj(Object::Str(_)) => {
+            w.byte(RDB_TYPE_STRING);
+            w.string(value.as_str()?);
+        }
+        ValueRef::Obj(Object::List(l)) => write_list(w, l)?,
+        ValueRef::Obj(Object::Hash(h)) => write_hash(w, h)?,
+        ValueRef::Obj(Object::Set(st)) => write_set(w, st)?,
+        ValueRef::Obj(Object::ZSet(z)) => write_zset(w, z)?,
+    }
+    Some(())
+}
+
+impl Writer {
+    /// A double as 8 little-endian bytes (`rdbSaveBinaryDoubleValue`).
+    pub fn binary_double(&mut self, d: f64) {
+        self.buf.extend_from_slice(&d.to_le_bytes());
+    }
+}
+
+/// A quicklist: one node per node Valkey would hold, packed ones as listpacks.
+fn write_list(w: &mut Writer, l: &List) -> Option<()> {
+    // a plain node holds exactly one element; split any that claims more
+    let mut nodes: Vec<(usize, bool)> = Vec::new();
+    for (count, plain) in l.node_layout() {
+        if plain {
+            nodes.extend(std::iter::repeat_n((1, true), count));
+        } else if count > 0 {
+            nodes.push((count, false));
+        }
+    }
+    w.byte(RDB_TYPE_LIST_QUICKLIST_2);
+    w.length(nodes.len() as u64);
+    let mut items = l.iter();
+    for (count, plain) in nodes {
+        if plain {
+            w.length(QUICKLIST_PLAIN);
+            w.string(items.next()?);
+        } else {
+            let mut lp = ListpackWriter::new();
+            for e in items.by_ref().take(count) {
+                lp.push(e);
+            }
+            w.length(QUICKLIST_PACKED);
+            w.string(&lp.finish()?);
+        }
+    }
+    Some(())
+}
+
+fn write_hash(w: &mut Writer, h: &Hash) -> Option<()> {
+    if h.is_listpack() {
+        let mut lp = ListpackWriter::new();
+        for (f, v) in h.iter() {
+            lp.push(f);
+            lp.push(v);
+        }
+        if let Some(blob) = lp.finish() {
+            w.byte(RDB_TYPE_HASH_LISTPACK);
+            w.string(&blob);
+            return Some(());
+        }
+    }
+    w.byte(RDB_TYPE_HASH);
+    w.length(h.len() as u64);
+    for (f, v) in h.iter() {
+        w.string(f);
+        w.string(v);
+    }
+    Some(())
+}
+
+fn write_set(w: &mut Writer, st: &Set) -> Option<()> {
+    if st.is_intset() {
+        let ints: Vec<i64> = st
+            .iter()
+            .filter_map(|e| match e {
+                Elem::Int(n) => Some(n),
+                Elem::Str(_) => None,
+            })
+            .collect();
+        if ints.len() == st.len() {
+            w.byte(RDB_TYPE_SET_INTSET);
+            w.string(&intset_blob(&ints));
+            return Some(());
+        }
+    } else if st.is_listpack() {
+        let mut lp = ListpackWriter::new();
+        for e in st.iter() {
+            e.with_bytes(|b| lp.push(b));
+        }
+        if let Some(blob) = lp.finish() {
+            w.byte(RDB_TYPE_SET_LISTPACK);
+            w.string(&blob);
+            return Some(());
+        }
+    }
+    w.byte(RDB_TYPE_SET);
+    w.length(st.len() as u64);
+    for e in st.iter() {
+        e.with_bytes(|b| w.string(b));
+    }
+    Some(())
+}
+
+fn write_zset(w: &mut Writer, z: &ZSet) -> Option<()> {
+    if z.encoding() == "listpack" {
+        let mut lp = ListpackWriter::new();
+        for (m, score) in z.iter() {
+            lp.push(m);
+            // Valkey's zzlInsertAt: d2string's text, stored as an integer entry when it
+            // is one; a listpack holds -0 as 0
+            let score = if score == 0.0 { 0.0 } else { score };
+            lp.push(crate::protocol::reply::format_double(score).as_bytes());
+        }
+        if let Some(blob) = lp.finish() {
+            w.byte(RDB_TYPE_ZSET_LISTPACK);
+            w.string(&blob);
+            return Some(());
+        }
+    }
+    // highest first, as Valkey walks its skiplist backwards so loading appends at the head
+    w.byte(RDB_TYPE_ZSET_2);
+    w.length(z.len() as u64);
+    for (m, score) in z.iter().rev() {
+        w.string(m);
+        w.binary_double(score);
+    }
+    Some(())
+}
+
+// ---------------------------------------------------------------- listpack, intset
+
+/// Listpack header: total bytes (u32) and element count (u16), both little endian.
+const LP_HDR_SIZE: usize = 6;
+const LP_EOF: u8 = 0xff;
+/// Header count meaning "count them".
+const LP_NUMELE_UNKNOWN: u16 = u16::MAX;
+
+/// Builds a listpack blob as Valkey's `lpAppend` would.
+struct ListpackWriter {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl ListpackWriter {
+    fn new() -> Self {
+        ListpackWriter {
+            buf: vec![0; LP_HDR_SIZE],
+            count: 0,
+        }
+    }
+
+    /// Appends an element: canonical integers in the narrowest integer encoding,
+    /// anything else as a string.
+    fn push(&mut self, s: &[u8]) {
+        let start = self.buf.len();
+        match crate::protocol::decode::parse_i64(s) {
+            Some(v) => self.int(v),
+            None => {
+                let n = s.len();
+                if n < 64 {
+                    self.buf.push(0x80 | n as u8);
+                } else if n < 4096 {
+                    self.buf.push(0xe0 | (n >> 8) as u8);
+                    self.buf.push(n as u8);
+                } else {
+                    self.buf.push(0xf0);
+                    self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+                }
+                self.buf.extend_from_slice(s);
+            }
+        }
+        let entry = self.buf.len() - start;
+        self.backlen(entry as u64);
+        self.count += 1;
+    }
+
+    fn int(&mut self, v: i64) {
+        let b = &mut self.buf;
+        if (0..=127).contains(&v) {
+            b.push(v as u8);
+        } else if (-4096..=4095).contains(&v) {
+            let u = (v & 0x1fff) as u16;
+            b.push(0xc0 | (u >> 8) as u8);
+            b.push(u as u8);
+        } else if let Ok(h) = i16::try_from(v) {
+            b.push(0xf1);
+            b.extend_from_slice(&h.to_le_bytes());
+        } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+            b.push(0xf2);
+            b.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+        } else if let Ok(i) = i32::try_from(v) {
+            b.push(0xf3);
+            b.extend_from_slice(&i.to_le_bytes());
+        } else {
+            b.push(0xf4);
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// The entry's length, written so it can be read backwards: most significant
+    /// seven bits first, every byte but the first with the high bit set.
+    fn backlen(&mut self, l: u64) {
+        let n = backlen_size(l);
+        for i in (0..n).rev() {
+            let b = ((l >> (7 * i)) & 127) as u8;
+            self.buf.push(if i == n - 1 { b } else { b | 128 });
+        }
+    }
+
+    /// The blob, or None past the 32-bit size a listpack header can state.
+    fn finish(mut self) -> Option<Vec<u8>> {
+        self.buf.push(LP_EOF);
+        let total = u32::try_from(self.buf.len()).ok()?;
+        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        let count = u16::try_from(self.count)
+            .ok()
+            .filter(|&c| c != LP_NUMELE_UNKNOWN)
+            .unwrap_or(LP_NUMELE_UNKNOWN);
+        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
+        Some(self.buf)
+    }
+}
+
+/// Bytes Valkey's `lpEncodeBacklen` uses for an entry of `l` bytes.
+fn backlen_size(l: u64) -> u32 {
+    match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
+        _ => 5,
+    }
+}
+
+/// An intset blob: encoding width and count (u32 little endian each), then the
+/// sorted values at that width. The narrowest width holding every value is used.
+fn intset_blob(ints: &[i64]) -> Vec<u8> {
+    let width: usize = match (ints.first(), ints.last()) {
+        (Some(&lo), Some(&hi)) if i16::try_from(lo).is_ok() && i16::try_from(hi).is_ok() => 2,
+        (Some(&lo), Some(&hi)) if i32::try_from(lo).is_ok() && i32::try_from(hi).is_ok() => 4,
+        (Some(_), Some(_)) => 8,
+        _ => 2,
+    };
+    let mut b = Vec::with_capacity(8 + width * ints.len());
+    b.extend_from_slice(&(width as u32).to_le_bytes());
+    b.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+    for &v in ints {
+        b.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    b
 }
 
 // ---------------------------------------------------------------- reading
@@ -363,18 +784,585 @@ fn is_object_type(t: u8) -> bool {
     t <= 7 || (9..=21).contains(&t)
 }
 
+/// The encoding thresholds a restored value is converted by, read from the
+/// configuration by the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `list-max-listpack-size`
+    pub list_fill: i64,
+    pub hash: hash::Limits,
+    pub set: set::Limits,
+    pub zset: zset::Limits,
+}
+
+impl Default for Limits {
+    /// The defaults of `conf/ferrokey.conf`.
+    fn default() -> Self {
+        Limits {
+            list_fill: -2,
+            hash: hash::Limits {
+                max_entries: 128,
+                max_value: 64,
+            },
+            set: set::Limits::default(),
+            zset: zset::Limits {
+                entries: 128,
+                value: 64,
+            },
+        }
+    }
+}
+
 /// Decodes a payload that passed [`verify`]. As in Valkey the reader runs over the
 /// whole payload, footer included, and ignores bytes left after the value.
-pub fn decode(payload: &[u8]) -> Result<OwnedValue, DumpError> {
+pub fn decode(payload: &[u8], lim: &Limits) -> Result<OwnedValue, DumpError> {
     let mut r = Reader::new(payload);
     let t = r.byte()?;
     if !is_object_type(t) {
         return Err(DumpError::BadFormat);
     }
-    match t {
-        RDB_TYPE_STRING => Ok(OwnedValue::Str(r.string()?)),
-        _ => Err(DumpError::BadFormat),
+    read_value(t, &mut r, lim)
+}
+
+/// Reads the body of a value of RDB type `t` (Valkey's `rdbLoadObject`). An empty
+/// collection is refused, as Valkey refuses to create an empty key.
+pub fn read_value(t: u8, r: &mut Reader, lim: &Limits) -> Result<OwnedValue, DumpError> {
+    let obj = match t {
+        RDB_TYPE_STRING => return Ok(OwnedValue::Str(r.string()?)),
+        RDB_TYPE_LIST => Object::List(read_list(r, lim)?),
+        RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => {
+            Object::List(read_quicklist(r, t == RDB_TYPE_LIST_QUICKLIST_2, lim)?)
+        }
+        RDB_TYPE_LIST_ZIPLIST => {
+            let blob = r.string()?;
+            let texts: Vec<Vec<u8>> = ziplist_items(&blob)?.iter().map(|i| i.to_vec()).collect();
+            nonempty(texts.len())?;
+            // Valkey keeps this one as a quicklist without trying the compact form
+            let elems = texts.iter().map(|t| &t[..]);
+            Object::List(List::from_pushes(lim.list_fill, elems, false))
+        }
+        RDB_TYPE_SET => Object::Set(read_set(r, lim)?),
+        RDB_TYPE_SET_INTSET => {
+            let ints = intset_values(&r.string()?)?;
+            if ints.len() > lim.set.intset_entries {
+                let members = ints.iter().map(|&v| int_text(v).into()).collect();
+                Object::Set(Set::from_members(members, false))
+            } else {
+                Object::Set(Set::from_sorted_ints(ints))
+            }
+        }
+        RDB_TYPE_SET_LISTPACK => {
+            let blob = r.string()?;
+            let members = distinct(listpack_items(&blob)?)?;
+            nonempty(members.len())?;
+            let compact = members.len() <= lim.set.listpack_entries;
+            Object::Set(Set::from_members(members, compact))
+        }
+        RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 => Object::ZSet(read_zset(r, t == RDB_TYPE_ZSET_2, lim)?),
+        RDB_TYPE_ZSET_LISTPACK | RDB_TYPE_ZSET_ZIPLIST => {
+            let blob = r.string()?;
+            let items = if t == RDB_TYPE_ZSET_LISTPACK {
+                listpack_items(&blob)?
+            } else {
+                ziplist_items(&blob)?
+            };
+            let pairs = distinct_pairs(items)?;
+            nonempty(pairs.len())?;
+            let mut entries = Vec::with_capacity(pairs.len());
+            for (m, score) in pairs {
+                entries.push((m.into_vec(), score_of(&score)?));
+            }
+            // only the count decides here, as in Valkey, which does not scan lengths
+            let z = zset::Limits {
+                entries: lim.zset.entries,
+                value: usize::MAX,
+            };
+            Object::ZSet(ZSet::from_entries(entries, z))
+        }
+        RDB_TYPE_HASH => Object::Hash(read_hash(r, lim)?),
+        RDB_TYPE_HASH_LISTPACK | RDB_TYPE_HASH_ZIPLIST => {
+            let blob = r.string()?;
+            let items = if t == RDB_TYPE_HASH_LISTPACK {
+                listpack_items(&blob)?
+            } else {
+                ziplist_items(&blob)?
+            };
+            let pairs = distinct_pairs(items)?;
+            nonempty(pairs.len())?;
+            let compact = pairs.len() <= lim.hash.max_entries;
+            Object::Hash(Hash::from_pairs(pairs, compact))
+        }
+        _ => return Err(DumpError::BadFormat),
+    };
+    Ok(OwnedValue::Obj(obj))
+}
+
+fn nonempty(n: usize) -> Result<(), DumpError> {
+    if n == 0 {
+        Err(DumpError::BadFormat)
+    } else {
+        Ok(())
     }
+}
+
+/// A capacity for `n` claimed elements of at least one payload byte each: never more
+/// than the bytes left could hold.
+fn capacity(n: u64, r: &Reader) -> usize {
+    n.min(r.remaining() as u64) as usize
+}
+
+/// `RDB_TYPE_LIST`: elements pushed one by one into a quicklist, then the encoding
+/// chosen for the configured fill.
+fn read_list(r: &mut Reader, lim: &Limits) -> Result<List, DumpError> {
+    let n = r.length()?;
+    if n == 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let mut elems = Vec::with_capacity(capacity(n, r));
+    for _ in 0..n {
+        elems.push(r.string()?);
+    }
+    Ok(List::from_pushes(
+        lim.list_fill,
+        elems.iter().map(|e| &e[..]),
+        true,
+    ))
+}
+
+/// `RDB_TYPE_LIST_QUICKLIST_2` (nodes with a container tag) and its ziplist-based
+/// predecessor: node boundaries are kept, empty nodes skipped.
+fn read_quicklist(r: &mut Reader, v2: bool, lim: &Limits) -> Result<List, DumpError> {
+    let n = r.length()?;
+    if n == 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let mut nodes = Vec::with_capacity(capacity(n, r));
+    for _ in 0..n {
+        let container = if v2 { r.length()? } else { QUICKLIST_PACKED };
+        if container != QUICKLIST_PACKED && container != QUICKLIST_PLAIN {
+            return Err(DumpError::BadFormat);
+        }
+        let data = r.string()?;
+        if data.is_empty() {
+            return Err(DumpError::BadFormat);
+        }
+        if container == QUICKLIST_PLAIN {
+            nodes.push((vec![data.into_boxed_slice()], true));
+            continue;
+        }
+        let items = if v2 {
+            listpack_items(&data)?
+        } else {
+            ziplist_items(&data)?
+        };
+        let elems: Vec<Box<[u8]>> = items.iter().map(|i| i.to_vec().into()).collect();
+        nodes.push((elems, false));
+    }
+    let l = List::from_nodes(lim.list_fill, nodes);
+    nonempty(l.len())?;
+    Ok(l)
+}
+
+/// Where Valkey's set loader would put the set so far.
+#[derive(Clone, Copy, PartialEq)]
+enum SetEnc {
+    Ints,
+    Pack,
+    Table,
+}
+
+/// `RDB_TYPE_SET`: Valkey starts with an intset (or a hashtable past the intset
+/// limit) and moves on per element, exactly as replayed here.
+fn read_set(r: &mut Reader, lim: &Limits) -> Result<Set, DumpError> {
+    let n = r.length()?;
+    if n == 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let l = &lim.set;
+    let mut enc = if n > l.intset_entries.min(1 << 30) as u64 {
+        SetEnc::Table
+    } else {
+        SetEnc::Ints
+    };
+    let mut members: Vec<Box<[u8]>> = Vec::with_capacity(capacity(n, r));
+    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(capacity(n, r));
+    let (mut maxlen, mut sumlen) = (0usize, 0usize);
+    for i in 0..n as usize {
+        let m = r.string()?.into_boxed_slice();
+        maxlen = maxlen.max(m.len());
+        sumlen = sumlen.saturating_add(m.len());
+        if enc == SetEnc::Ints && crate::protocol::decode::parse_i64(&m).is_none() {
+            enc = if i < l.listpack_entries
+                && maxlen <= l.listpack_value
+                && sumlen <= LISTPACK_MAX_SAFETY
+            {
+                SetEnc::Pack
+            } else {
+                SetEnc::Table
+            };
+        }
+        if enc == SetEnc::Pack && !(i < l.listpack_entries && m.len() <= l.listpack_value) {
+            enc = SetEnc::Table;
+        }
+        if !seen.insert(m.clone()) {
+            return Err(DumpError::BadFormat);
+        }
+        members.push(m);
+    }
+    Ok(match enc {
+        SetEnc::Ints => {
+            let mut ints: Vec<i64> = members
+                .iter()
+                .filter_map(|m| crate::protocol::decode::parse_i64(m))
+                .collect();
+            ints.sort_unstable();
+            Set::from_sorted_ints(ints)
+        }
+        SetEnc::Pack => Set::from_members(members, true),
+        SetEnc::Table => Set::from_members(members, false),
+    })
+}
+
+/// `RDB_TYPE_ZSET_2` (binary scores) and `RDB_TYPE_ZSET` (scores as text); the
+/// encoding is chosen after loading, by count and longest member.
+fn read_zset(r: &mut Reader, binary: bool, lim: &Limits) -> Result<ZSet, DumpError> {
+    let n = r.length()?;
+    if n == 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let mut entries = Vec::with_capacity(capacity(n, r));
+    let mut seen: HashSet<Vec<u8>> = HashSet::with_capacity(capacity(n, r));
+    for _ in 0..n {
+        let m = r.string()?;
+        let score = if binary {
+            f64::from_le_bytes(r.array()?)
+        } else {
+            r.text_double()?
+        };
+        if score.is_nan() || !seen.insert(m.clone()) {
+            return Err(DumpError::BadFormat);
+        }
+        entries.push((m, score));
+    }
+    let total: usize = entries.iter().map(|(m, _)| m.len()).sum();
+    let mut z = lim.zset;
+    if total > LISTPACK_MAX_SAFETY {
+        z.entries = 0;
+    }
+    Ok(ZSet::from_entries(entries, z))
+}
+
+/// `RDB_TYPE_HASH`: compact while every pair fits the thresholds.
+fn read_hash(r: &mut Reader, lim: &Limits) -> Result<Hash, DumpError> {
+    let n = r.length()?;
+    if n == 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let mut compact = n <= lim.hash.max_entries as u64;
+    let mut pairs = Vec::with_capacity(capacity(n, r));
+    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(capacity(n, r));
+    let mut total = 0usize;
+    for _ in 0..n {
+        let f = r.string()?.into_boxed_slice();
+        let v = r.string()?.into_boxed_slice();
+        total = total.saturating_add(f.len() + v.len());
+        if f.len() > lim.hash.max_value
+            || v.len() > lim.hash.max_value
+            || total > LISTPACK_MAX_SAFETY
+        {
+            compact = false;
+        }
+        if !seen.insert(f.clone()) {
+            return Err(DumpError::BadFormat);
+        }
+        pairs.push((f, v));
+    }
+    Ok(Hash::from_pairs(pairs, compact))
+}
+
+impl Reader<'_> {
+    /// A double as text behind a length byte, with 253..255 meaning NaN, +inf and -inf
+    /// (`rdbLoadDoubleValue`).
+    fn text_double(&mut self) -> Result<f64, DumpError> {
+        match self.byte()? {
+            253 => Ok(f64::NAN),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            n => parse_score(self.bytes(n as u64)?).ok_or(DumpError::BadFormat),
+        }
+    }
+}
+
+/// A score stored as text: decimal or scientific notation, or an infinity.
+fn parse_score(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    let v = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        l if l.contains("nan") => return None,
+        _ => s.parse::<f64>().ok()?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+fn score_of(item: &[u8]) -> Result<f64, DumpError> {
+    parse_score(item).ok_or(DumpError::BadFormat)
+}
+
+/// One element of a listpack or ziplist.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Item<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Item<'_> {
+    fn to_vec(self) -> Vec<u8> {
+        match self {
+            Item::Int(v) => int_text(v),
+            Item::Str(s) => s.to_vec(),
+        }
+    }
+}
+
+/// Set members from blob items, refusing duplicates (compared as text, as Valkey's
+/// sanitizer does).
+fn distinct(items: Vec<Item>) -> Result<Vec<Box<[u8]>>, DumpError> {
+    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(items.len());
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let m: Box<[u8]> = i.to_vec().into();
+        if !seen.insert(m.clone()) {
+            return Err(DumpError::BadFormat);
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Field/value pairs from blob items: an even count and no repeated field.
+#[allow(clippy::type_complexity)]
+fn distinct_pairs(items: Vec<Item>) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, DumpError> {
+    if items.len() % 2 != 0 {
+        return Err(DumpError::BadFormat);
+    }
+    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(items.len() / 2);
+    let mut out = Vec::with_capacity(items.len() / 2);
+    for pair in items.chunks_exact(2) {
+        let f: Box<[u8]> = pair[0].to_vec().into();
+        if !seen.insert(f.clone()) {
+            return Err(DumpError::BadFormat);
+        }
+        out.push((f, pair[1].to_vec().into()));
+    }
+    Ok(out)
+}
+
+/// Little-endian fixed-width integer at `at`, or None past the end.
+fn le_bytes<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+    let s = b.get(at..at.checked_add(N)?)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Some(a)
+}
+
+/// Sign-extends the low `bits` bits of `u`.
+fn sign_extend(u: u64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    ((u << shift) as i64) >> shift
+}
+
+/// The entries of a listpack, checked as Valkey's deep `lpValidateIntegrity`: the
+/// header's size is the blob's, every entry and its back-length agree and stay inside,
+/// the terminator is the last byte and the count (unless "unknown") is right.
+fn listpack_items(lp: &[u8]) -> Result<Vec<Item<'_>>, DumpError> {
+    listpack_parse(lp).ok_or(DumpError::BadFormat)
+}
+
+fn listpack_parse(lp: &[u8]) -> Option<Vec<Item<'_>>> {
+    if lp.len() < LP_HDR_SIZE + 1 {
+        return None;
+    }
+    let total = u32::from_le_bytes(le_bytes(lp, 0)?) as usize;
+    let numele = u16::from_le_bytes(le_bytes(lp, 4)?);
+    let end = lp.len() - 1;
+    if total != lp.len() || lp[end] != LP_EOF {
+        return None;
+    }
+    // every entry takes at least two bytes
+    let mut items = Vec::with_capacity((end - LP_HDR_SIZE) / 2);
+    let mut p = LP_HDR_SIZE;
+    while p < end {
+        let b = lp[p];
+        let byte = |i: usize| lp.get(p + i).copied().filter(|_| p + i < end);
+        let (hdr, data, item): (usize, usize, _) = match b {
+            0x00..=0x7f => (1, 0, Some(Item::Int(b as i64))),
+            0x80..=0xbf => (1, (b & 0x3f) as usize, None),
+            0xc0..=0xdf => {
+                let u = (((b & 0x1f) as u64) << 8) | byte(1)? as u64;
+                (2, 0, Some(Item::Int(sign_extend(u, 13))))
+            }
+            0xe0..=0xef => (2, (((b & 0x0f) as usize) << 8) | byte(1)? as usize, None),
+            0xf0 => (5, u32::from_le_bytes(le_bytes(lp, p + 1)?) as usize, None),
+            0xf1 => {
+                let v = i16::from_le_bytes(le_bytes(lp, p + 1)?);
+                (3, 0, Some(Item::Int(v as i64)))
+            }
+            0xf2 => {
+                let a: [u8; 3] = le_bytes(lp, p + 1)?;
+                let u = a[0] as u64 | (a[1] as u64) << 8 | (a[2] as u64) << 16;
+                (4, 0, Some(Item::Int(sign_extend(u, 24))))
+            }
+            0xf3 => {
+                let v = i32::from_le_bytes(le_bytes(lp, p + 1)?);
+                (5, 0, Some(Item::Int(v as i64)))
+            }
+            0xf4 => {
+                let v = i64::from_le_bytes(le_bytes(lp, p + 1)?);
+                (9, 0, Some(Item::Int(v)))
+            }
+            // 0xf5..=0xfe are unused encodings; 0xff is a terminator before the end
+            _ => return None,
+        };
+        let entry = hdr.checked_add(data)?;
+        let next = p
+            .checked_add(entry)?
+            .checked_add(backlen_size(entry as u64) as usize)?;
+        if next > end {
+            return None;
+        }
+        // the back-length, read backwards from the entry's last byte
+        let (mut val, mut shift, mut q) = (0u64, 0u32, next - 1);
+        loop {
+            val |= ((lp[q] & 127) as u64) << shift;
+            if lp[q] & 128 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 28 || q <= p {
+                return None;
+            }
+            q -= 1;
+        }
+        if val != entry as u64 {
+            return None;
+        }
+        items.push(item.unwrap_or_else(|| Item::Str(&lp[p + hdr..p + entry])));
+        p = next;
+    }
+    if numele != LP_NUMELE_UNKNOWN && numele as usize != items.len() {
+        return None;
+    }
+    Some(items)
+}
+
+/// The values of an intset blob, checked as Valkey's deep `intsetValidateIntegrity`:
+/// a known width, a size matching the count, not empty, strictly ascending.
+fn intset_values(blob: &[u8]) -> Result<Vec<i64>, DumpError> {
+    let bad = DumpError::BadFormat;
+    let width = u32::from_le_bytes(le_bytes(blob, 0).ok_or(bad)?) as usize;
+    let count = u32::from_le_bytes(le_bytes(blob, 4).ok_or(bad)?) as usize;
+    if !matches!(width, 2 | 4 | 8)
+        || 8 + count as u64 * width as u64 != blob.len() as u64
+        || count == 0
+    {
+        return Err(bad);
+    }
+    let mut out: Vec<i64> = Vec::with_capacity(count);
+    for c in blob[8..].chunks_exact(width) {
+        let v = match width {
+            2 => i16::from_le_bytes([c[0], c[1]]) as i64,
+            4 => i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64,
+            _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        };
+        if out.last().is_some_and(|&prev| v <= prev) {
+            return Err(bad);
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Ziplist header: total bytes, offset of the last entry (u32 each), count (u16).
+const ZL_HDR_SIZE: usize = 10;
+
+/// The entries of a ziplist (the compact format before listpack, in RDB types 10, 12,
+/// 13 and 14), checked as Valkey's deep `ziplistValidateIntegrity`.
+fn ziplist_items(zl: &[u8]) -> Result<Vec<Item<'_>>, DumpError> {
+    ziplist_parse(zl).ok_or(DumpError::BadFormat)
+}
+
+fn ziplist_parse(zl: &[u8]) -> Option<Vec<Item<'_>>> {
+    if zl.len() < ZL_HDR_SIZE + 1 {
+        return None;
+    }
+    let total = u32::from_le_bytes(le_bytes(zl, 0)?) as usize;
+    let tail = u32::from_le_bytes(le_bytes(zl, 4)?) as usize;
+    let count = u16::from_le_bytes(le_bytes(zl, 8)?);
+    let end = zl.len() - 1;
+    if total != zl.len() || zl[end] != 0xff || tail > end {
+        return None;
+    }
+    let mut items = Vec::with_capacity((end - ZL_HDR_SIZE) / 2);
+    let (mut p, mut prev_size, mut last) = (ZL_HDR_SIZE, 0usize, None);
+    while p < end {
+        let byte = |i: usize| zl.get(i).copied().filter(|_| i < end);
+        // the previous entry's size: one byte, or 0xfe and four more
+        let (plen, prev) = match byte(p)? {
+            0xff => return None,
+            0xfe => (5, u32::from_le_bytes(le_bytes(zl, p + 1)?) as usize),
+            b => (1, b as usize),
+        };
+        if prev != prev_size {
+            return None;
+        }
+        let e = p + plen;
+        let b = byte(e)?;
+        let (hdr, data, item) = match b >> 6 {
+            0 => (1, (b & 0x3f) as usize, None),
+            1 => (
+                2,
+                (((b & 0x3f) as usize) << 8) | byte(e + 1)? as usize,
+                None,
+            ),
+            2 => {
+                let a: [u8; 4] = le_bytes(zl, e + 1)?;
+                (5, u32::from_be_bytes(a) as usize, None)
+            }
+            _ => match b {
+                0xc0 => (3, 0, Some(i16::from_le_bytes(le_bytes(zl, e + 1)?) as i64)),
+                0xd0 => (5, 0, Some(i32::from_le_bytes(le_bytes(zl, e + 1)?) as i64)),
+                0xe0 => (9, 0, Some(i64::from_le_bytes(le_bytes(zl, e + 1)?))),
+                0xf0 => {
+                    let a: [u8; 3] = le_bytes(zl, e + 1)?;
+                    let u = a[0] as u64 | (a[1] as u64) << 8 | (a[2] as u64) << 16;
+                    (4, 0, Some(sign_extend(u, 24)))
+                }
+                0xfe => (2, 0, Some(i8::from_le_bytes(le_bytes(zl, e + 1)?) as i64)),
+                0xf1..=0xfd => (1, 0, Some((b & 0x0f) as i64 - 1)),
+                _ => return None,
+            },
+        };
+        let size = plen.checked_add(hdr)?.checked_add(data)?;
+        let next = p.checked_add(size)?;
+        if next > end {
+            return None;
+        }
+        items.push(match item {
+            Some(v) => Item::Int(v),
+            None => Item::Str(&zl[e + hdr..next]),
+        });
+        last = Some(p);
+        prev_size = size;
+        p = next;
+    }
+    if last.is_some_and(|l| l != tail) {
+        return None;
+    }
+    if count != u16::MAX && count as usize != items.len() {
+        return None;
+    }
+    Some(items)
 }
 
 #[cfg(test)]
@@ -387,7 +1375,7 @@ mod tests {
 
     fn restored(p: &[u8]) -> Result<Vec<u8>, DumpError> {
         verify(p, false)?;
-        match decode(p)? {
+        match decode(p, &Limits::default())? {
             OwnedValue::Str(s) => Ok(s),
             OwnedValue::Obj(_) => panic!("not a string"),
         }
@@ -435,6 +1423,53 @@ mod tests {
                 String::from_utf8_lossy(value)
             );
             assert_eq!(restored(valkey).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn lzf_output_matches_valkey() {
+        // DUMP replies of valkey-server 8.0.1: its compressor's exact bytes, and its
+        // refusal when the result would come within a few bytes of the input size
+        let cases: [(&[u8], &[u8]); 5] = [
+            (
+                b"aaaaaaaaaaaaaaaaaaaaa",
+                b"\x00\xc3\x06\x15\x01aa\xe0\n\x00\x0b\x00\x94\xd3\x0e\x1b\xfa\xde\xd6\xe1",
+            ),
+            (
+                b"abaaaaaaaabbaaaabbabba",
+                b"\x00\xc3\x0e\x16\x02aba\xa0\x00\x00b`\t \x05 \x02\x0b\x00\xdd\x97\x08\x1d`\xe5\"\xc6",
+            ),
+            (
+                b"cagechcagechcagechcagechca",
+                b"\x00\xc3\x0b\x1a\x06cagechc\xe0\n\x05\x0b\x00\"\xce\xa5\x0e\x17\x8d\xf4\x83",
+            ),
+            (
+                b"bbabaabbabbbbaaabbbbabbbaaabbaaa",
+                b"\x00\xc3\x18 \x06bbabaab \x05 \x00\x00a@\t \x06@\x03@\n \x04\x0b\x00P\xb6\x9f\x8d\x9a\x17\x13'",
+            ),
+            (
+                b"01234567890123456789012345678901234567890123456789012345678901234567890123456",
+                b"\x00\xc3\x12@M\n01234567890\xe07\t\x0156\x0b\x00e\x0b\xdb\x92\xe2\xd0t$",
+            ),
+        ];
+        for (value, valkey) in cases {
+            assert_eq!(payload_of(value, true), valkey);
+            assert_eq!(restored(valkey).unwrap(), value);
+        }
+        // an intset blob Valkey stores verbatim although LZF would save four bytes
+        let blob = intset_blob(&[-70000, 3, 9999999999]);
+        assert_eq!(blob.len(), 32);
+        assert_eq!(payload_of(&blob, true)[1], 32);
+        // every compressed result decompresses back
+        let mut x = 1u32;
+        for len in 21..600 {
+            let s: Vec<u8> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                    b"abcab"[(x >> 16) as usize % 5]
+                })
+                .collect();
+            assert_eq!(restored(&payload_of(&s, true)).unwrap(), s);
         }
     }
 
@@ -568,13 +1603,12 @@ mod tests {
         ] {
             let p = sealed(body);
             assert_eq!(verify(&p, false), Ok(()));
-            assert_eq!(decode(&p).err(), Some(DumpError::BadFormat), "{body:?}");
+            assert_eq!(
+                decode(&p, &Limits::default()).err(),
+                Some(DumpError::BadFormat),
+                "{body:?}"
+            );
         }
-        // collections are not restorable yet
-        assert_eq!(
-            decode(&sealed(b"\x02\x01\x01a")).err(),
-            Some(DumpError::BadFormat)
-        );
     }
 
     #[test]
@@ -629,12 +1663,768 @@ mod tests {
                 }
             }
             p = sealed(&body);
-            let _ = decode(&p);
+            let _ = decode(&p, &Limits::default());
             // and raw garbage through the footer check
             let raw: Vec<u8> = (0..rng.gen_range(0..24)).map(|_| rng.gen()).collect();
             if verify(&raw, true).is_ok() {
-                let _ = decode(&raw);
+                let _ = decode(&raw, &Limits::default());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod collection_tests {
+    use super::*;
+    use crate::store::list::End;
+
+    fn list_of(fill: i64, elems: &[&[u8]]) -> List {
+        let mut l = List::new();
+        l.grow_for(fill, elems.iter().copied());
+        for e in elems {
+            l.push(End::Tail, e);
+        }
+        l
+    }
+
+    fn hash_of(pairs: &[(&[u8], &[u8])], lim: hash::Limits) -> Hash {
+        let mut h = Hash::default();
+        for (f, v) in pairs {
+            h.set(f, v, lim);
+        }
+        h
+    }
+
+    fn set_of(members: &[&[u8]], lim: &set::Limits) -> Set {
+        let mut s = Set::create_for(members[0], members.len(), lim);
+        for m in members {
+            s.add(m, lim);
+        }
+        s
+    }
+
+    fn zset_of(entries: &[(&[u8], f64)], lim: zset::Limits) -> ZSet {
+        let mut z = ZSet::new();
+        for (m, s) in entries {
+            z.insert(m, *s, lim);
+        }
+        z
+    }
+
+    fn payload(o: &Object) -> Vec<u8> {
+        encode(ValueRef::Obj(o), true).expect("encodable")
+    }
+
+    fn restore(p: &[u8], lim: &Limits) -> Result<Object, DumpError> {
+        verify(p, false)?;
+        match decode(p, lim)? {
+            OwnedValue::Obj(o) => Ok(o),
+            OwnedValue::Str(_) => panic!("a string"),
+        }
+    }
+
+    /// Wraps a body in a valid footer.
+    fn sealed(body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        b.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = crc64(0, &b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// Same contents and encoding; lists also the same node boundaries (their fill,
+    /// which only matters for later growth, follows the configuration).
+    fn assert_same(a: &Object, b: &Object) {
+        match (a, b) {
+            (Object::List(x), Object::List(y)) => {
+                assert!(x.iter().eq(y.iter()), "list contents differ");
+                assert_eq!(x.node_layout(), y.node_layout());
+            }
+            _ => assert_eq!(a, b),
+        }
+        assert_eq!(a.encoding(), b.encoding());
+    }
+
+    /// Encodes, decodes with the same limits and checks value and encoding survive.
+    fn round_trip(o: &Object, lim: &Limits) {
+        let back = restore(&payload(o), lim).expect("restores");
+        assert_same(&back, o);
+    }
+
+    const SMALL_HASH: hash::Limits = hash::Limits {
+        max_entries: 128,
+        max_value: 64,
+    };
+    const SMALL_ZSET: zset::Limits = zset::Limits {
+        entries: 128,
+        value: 64,
+    };
+
+    #[test]
+    fn valkey_collection_payloads() {
+        // DUMP replies of valkey-server 8.0.1 for the same values built the same way
+        let lim = Limits::default();
+        let x70 = [b'x'; 70];
+        let cases: Vec<(Object, &[u8])> = vec![
+            (
+                Object::List(list_of(-2, &[b"a", b"b", b"123", b"-7", &x70])),
+                b"\x12\x01\x02\xc3\x1b@[\x13[\x00\x00\x00\x05\x00\x81a\x02\x81b\x02{\x01\xdf\xf9\x02\xe0Fx\xe0<\x00\x01H\xff\x0b\x00\xb6t\xef3\x82\xfd\xad\xc4",
+            ),
+            (
+                Object::List(list_of(2, &[b"a", b"b", b"c", b"d", b"e"])),
+                b"\x12\x03\x02\r\r\x00\x00\x00\x02\x00\x81a\x02\x81b\x02\xff\x02\r\r\x00\x00\x00\x02\x00\x81c\x02\x81d\x02\xff\x02\n\n\x00\x00\x00\x01\x00\x81e\x02\xff\x0b\x00\x85\x8d\x8b\xd4\x9d\xbfHR",
+            ),
+            (
+                Object::Hash(hash_of(&[(b"f", b"v"), (b"n", b"-300")], SMALL_HASH)),
+                b"\x10\x13\x13\x00\x00\x00\x04\x00\x81f\x02\x81v\x02\x81n\x02\xde\xd4\x02\xff\x0b\x00\x94~\x91\xc2(B\xbc6",
+            ),
+            (
+                Object::Set(set_of(&[b"5", b"-70000", b"1"], &lim.set)),
+                b"\x0b\x14\x04\x00\x00\x00\x03\x00\x00\x00\x90\xee\xfe\xff\x01\x00\x00\x00\x05\x00\x00\x00\x0b\x00N\x9c'\xe1\xc8\xeaX\x1e",
+            ),
+            (
+                Object::Set(set_of(&[b"a", b"b", b"1"], &lim.set)),
+                b"\x14\x0f\x0f\x00\x00\x00\x03\x00\x81a\x02\x81b\x02\x01\x01\xff\x0b\x00.\xbb\xdfA\xd7\x87\rd",
+            ),
+            (
+                Object::ZSet(zset_of(
+                    &[(b"a", 1.0), (b"b", 2.5), (b"c", f64::NEG_INFINITY)],
+                    SMALL_ZSET,
+                )),
+                b"\x11\x1d\x1d\x00\x00\x00\x06\x00\x81c\x02\x84-inf\x05\x81a\x02\x01\x01\x81b\x02\x832.5\x04\xff\x0b\x00PM\x8e\xe8\x1c\x80\xdb\xb4",
+            ),
+        ];
+        for (o, valkey) in cases {
+            assert_eq!(payload(&o), valkey, "{}", o.type_name());
+            assert_same(&restore(valkey, &lim).unwrap(), &o);
+        }
+    }
+
+    #[test]
+    fn every_listpack_entry_encoding_round_trips() {
+        let lim = Limits {
+            list_fill: -5,
+            ..Limits::default()
+        };
+        let (s63, s64, s4095, s4096) = (
+            vec![b's'; 63],
+            vec![b's'; 64],
+            vec![b's'; 4095],
+            vec![b's'; 4096],
+        );
+        let elems: Vec<&[u8]> = vec![
+            b"0",
+            b"127",
+            b"128",
+            b"-1",
+            b"-4096",
+            b"4095",
+            b"-4097",
+            b"4096",
+            b"32767",
+            b"-32768",
+            b"32768",
+            b"-8388608",
+            b"8388607",
+            b"8388608",
+            b"2147483647",
+            b"-2147483648",
+            b"2147483648",
+            b"9223372036854775807",
+            b"-9223372036854775808",
+            b"9223372036854775808",
+            b"007",
+            b"+1",
+            b"-0",
+            b"",
+            &s63,
+            &s64,
+            &s4095,
+            &s4096,
+        ];
+        let l = Object::List(list_of(-5, &elems));
+        assert_eq!(l.encoding(), "listpack");
+        round_trip(&l, &lim);
+        // every integer-looking element really went through an integer encoding
+        let p = payload(&l);
+        let restored = restore(&p, &lim).unwrap();
+        let Object::List(r) = restored else {
+            panic!("not a list")
+        };
+        assert_eq!(r.iter().collect::<Vec<_>>(), elems);
+    }
+
+    #[test]
+    fn quicklists_keep_their_nodes() {
+        let big = vec![b'y'; 9000];
+        let lim = Limits::default();
+        // a plain node between packed ones
+        let l = list_of(-2, &[b"a", &big, b"b"]);
+        assert_eq!(l.node_layout(), vec![(1, false), (1, true), (1, false)]);
+        round_trip(&Object::List(l.clone()), &lim);
+        // count-limited nodes
+        let elems: Vec<Vec<u8>> = (0..50).map(|i| format!("e{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = elems.iter().map(|e| &e[..]).collect();
+        let q = list_of(4, &refs);
+        let lim4 = Limits {
+            list_fill: 4,
+            ..lim
+        };
+        round_trip(&Object::List(q.clone()), &lim4);
+        let Object::List(back) = restore(&payload(&Object::List(q.clone())), &lim4).unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(back.node_layout(), q.node_layout());
+        // restored where the fill allows one node: the compact encoding
+        let Object::List(back) = restore(&payload(&Object::List(q)), &lim).unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(back.encoding(), "quicklist");
+        assert_eq!(back.len(), 50);
+        let one = list_of(4, &[b"a", b"b", b"c"]);
+        let Object::List(back) = restore(&payload(&Object::List(one)), &lim).unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(back.encoding(), "listpack");
+    }
+
+    #[test]
+    fn hashes_round_trip_in_both_encodings() {
+        let lim = Limits::default();
+        let small = hash_of(&[(b"a", b"1"), (b"b", b"x"), (b"7", b"-9")], SMALL_HASH);
+        assert!(small.is_listpack());
+        round_trip(&Object::Hash(small.clone()), &lim);
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = (0..300)
+            .map(|i| (format!("f{i}").into_bytes(), format!("{i}").into_bytes()))
+            .collect();
+        let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|(f, v)| (&f[..], &v[..])).collect();
+        let big = hash_of(&refs, SMALL_HASH);
+        assert!(!big.is_listpack());
+        let p = payload(&Object::Hash(big.clone()));
+        assert_eq!(p[0], RDB_TYPE_HASH);
+        round_trip(&Object::Hash(big), &lim);
+        // a long value makes the plain type restore as a table
+        let long = hash_of(&[(b"a", &[b'v'; 100])], SMALL_HASH);
+        assert_eq!(payload(&Object::Hash(long.clone()))[0], RDB_TYPE_HASH);
+        round_trip(&Object::Hash(long), &lim);
+        // a listpack payload past the count limit becomes a table; only the count decides
+        let few = Limits {
+            hash: hash::Limits {
+                max_entries: 2,
+                max_value: 1,
+            },
+            ..lim
+        };
+        let Object::Hash(h) = restore(&payload(&Object::Hash(small.clone())), &few).unwrap() else {
+            panic!("not a hash")
+        };
+        assert!(!h.is_listpack());
+        assert_eq!(h, small);
+        let two = hash_of(&[(b"long-field", b"long-value")], SMALL_HASH);
+        let Object::Hash(h) = restore(&payload(&Object::Hash(two)), &few).unwrap() else {
+            panic!("not a hash")
+        };
+        assert!(h.is_listpack());
+    }
+
+    #[test]
+    fn sets_round_trip_in_every_encoding() {
+        let lim = Limits::default();
+        for members in [
+            vec![&b"1"[..], b"2", b"3"],
+            vec![b"-70000", b"5", b"9999999999"],
+            vec![b"-32768", b"32767"],
+            vec![b"a", b"1", b"b"],
+        ] {
+            round_trip(&Object::Set(set_of(&members, &lim.set)), &lim);
+        }
+        let many: Vec<Vec<u8>> = (0..1000).map(|i| format!("{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = many.iter().map(|m| &m[..]).collect();
+        let s = set_of(&refs, &lim.set);
+        assert!(s.is_hashtable());
+        assert_eq!(payload(&Object::Set(s.clone()))[0], RDB_TYPE_SET);
+        round_trip(&Object::Set(s), &lim);
+        let words: Vec<Vec<u8>> = (0..200).map(|i| format!("m{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = words.iter().map(|m| &m[..]).collect();
+        round_trip(&Object::Set(set_of(&refs, &lim.set)), &lim);
+        // the plain type replays Valkey's per-element conversions
+        let body = |ms: &[&[u8]]| {
+            let mut w = Writer::new(false);
+            w.byte(RDB_TYPE_SET);
+            w.length(ms.len() as u64);
+            for m in ms {
+                w.string(m);
+            }
+            w.finish()
+        };
+        let enc = |ms: &[&[u8]]| restore(&body(ms), &lim).unwrap().encoding();
+        assert_eq!(enc(&[b"3", b"1", b"2"]), "intset");
+        assert_eq!(enc(&[b"3", b"a"]), "listpack");
+        assert_eq!(enc(&[b"3", &[b'a'; 65]]), "hashtable");
+        assert_eq!(enc(&[b"a", b"3"]), "listpack");
+        // an intset payload past the intset limit becomes a table
+        let few = Limits {
+            set: set::Limits {
+                intset_entries: 2,
+                listpack_entries: 2,
+                listpack_value: 64,
+            },
+            ..lim
+        };
+        let three = Object::Set(set_of(&[b"1", b"2", b"3"], &lim.set));
+        assert_eq!(
+            restore(&payload(&three), &few).unwrap().encoding(),
+            "hashtable"
+        );
+        let three = Object::Set(set_of(&[b"a", b"b", b"c"], &lim.set));
+        assert_eq!(
+            restore(&payload(&three), &few).unwrap().encoding(),
+            "hashtable"
+        );
+    }
+
+    #[test]
+    fn zsets_round_trip_in_both_encodings() {
+        let lim = Limits::default();
+        let entries: [(&[u8], f64); 7] = [
+            (b"a", 1.0),
+            (b"b", 2.5),
+            (b"c", f64::INFINITY),
+            (b"d", f64::NEG_INFINITY),
+            (b"e", -0.1),
+            (b"f", 1e300),
+            (b"g", 4611686018427387904.0),
+        ];
+        let small = zset_of(&entries, SMALL_ZSET);
+        assert_eq!(small.encoding(), "listpack");
+        round_trip(&Object::ZSet(small.clone()), &lim);
+        let big = zset_of(
+            &entries,
+            zset::Limits {
+                entries: 0,
+                value: 64,
+            },
+        );
+        assert_eq!(big.encoding(), "skiplist");
+        let p = payload(&Object::ZSet(big.clone()));
+        assert_eq!(p[0], RDB_TYPE_ZSET_2);
+        // the plain type converts back to the compact encoding when it fits
+        assert_eq!(restore(&p, &lim).unwrap(), Object::ZSet(small.clone()));
+        assert_eq!(restore(&p, &lim).unwrap().encoding(), "listpack");
+        // a listpack payload converts by count only
+        let tight = Limits {
+            zset: zset::Limits {
+                entries: 7,
+                value: 0,
+            },
+            ..lim
+        };
+        let back = restore(&payload(&Object::ZSet(small.clone())), &tight).unwrap();
+        assert_eq!(back.encoding(), "listpack");
+        let back = restore(&p, &tight).unwrap();
+        assert_eq!(back.encoding(), "skiplist");
+        let tight = Limits {
+            zset: zset::Limits {
+                entries: 6,
+                value: 64,
+            },
+            ..lim
+        };
+        let back = restore(&payload(&Object::ZSet(small)), &tight).unwrap();
+        assert_eq!(back.encoding(), "skiplist");
+    }
+
+    /// Builds a ziplist from entries, as Redis before 7 wrote them.
+    fn ziplist(vals: &[Item]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let (mut prev, mut tail) = (0usize, ZL_HDR_SIZE);
+        for v in vals {
+            tail = ZL_HDR_SIZE + body.len();
+            let mut e = Vec::new();
+            if prev < 254 {
+                e.push(prev as u8);
+            } else {
+                e.push(0xfe);
+                e.extend_from_slice(&(prev as u32).to_le_bytes());
+            }
+            match *v {
+                Item::Int(n @ 0..=12) => e.push(0xf1 + n as u8),
+                Item::Int(n) if i8::try_from(n).is_ok() => {
+                    e.push(0xfe);
+                    e.push(n as u8);
+                }
+                Item::Int(n) if i16::try_from(n).is_ok() => {
+                    e.push(0xc0);
+                    e.extend_from_slice(&(n as i16).to_le_bytes());
+                }
+                Item::Int(n) if (-(1 << 23)..(1 << 23)).contains(&n) => {
+                    e.push(0xf0);
+                    e.extend_from_slice(&(n as i32).to_le_bytes()[..3]);
+                }
+                Item::Int(n) if i32::try_from(n).is_ok() => {
+                    e.push(0xd0);
+                    e.extend_from_slice(&(n as i32).to_le_bytes());
+                }
+                Item::Int(n) => {
+                    e.push(0xe0);
+                    e.extend_from_slice(&n.to_le_bytes());
+                }
+                Item::Str(s) if s.len() < 64 => {
+                    e.push(s.len() as u8);
+                    e.extend_from_slice(s);
+                }
+                Item::Str(s) if s.len() < 16384 => {
+                    e.push(0x40 | (s.len() >> 8) as u8);
+                    e.push(s.len() as u8);
+                    e.extend_from_slice(s);
+                }
+                Item::Str(s) => {
+                    e.push(0x80);
+                    e.extend_from_slice(&(s.len() as u32).to_be_bytes());
+                    e.extend_from_slice(s);
+                }
+            }
+            prev = e.len();
+            body.extend_from_slice(&e);
+        }
+        let mut zl = Vec::new();
+        zl.extend_from_slice(&((ZL_HDR_SIZE + body.len() + 1) as u32).to_le_bytes());
+        zl.extend_from_slice(&(tail as u32).to_le_bytes());
+        zl.extend_from_slice(&(vals.len() as u16).to_le_bytes());
+        zl.extend_from_slice(&body);
+        zl.push(0xff);
+        zl
+    }
+
+    fn blob_payload(t: u8, blob: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new(false);
+        w.byte(t);
+        w.string(blob);
+        w.finish()
+    }
+
+    #[test]
+    fn ziplist_types_restore() {
+        let lim = Limits::default();
+        let big = vec![b'z'; 300];
+        let vals = [
+            Item::Str(b"a"),
+            Item::Int(0),
+            Item::Int(12),
+            Item::Int(13),
+            Item::Int(-100),
+            Item::Int(-30000),
+            Item::Int(100000),
+            Item::Int(-3000000000),
+            Item::Str(&big),
+        ];
+        let texts: Vec<Vec<u8>> = vals.iter().map(|v| v.to_vec()).collect();
+        let zl = ziplist(&vals);
+        assert_eq!(ziplist_items(&zl).unwrap(), vals);
+        // list: one ziplist, and a quicklist of ziplists
+        let Object::List(l) = restore(&blob_payload(RDB_TYPE_LIST_ZIPLIST, &zl), &lim).unwrap()
+        else {
+            panic!("not a list")
+        };
+        assert_eq!(l.iter().map(|e| e.to_vec()).collect::<Vec<_>>(), texts);
+        assert_eq!(l.encoding(), "quicklist");
+        let mut w = Writer::new(false);
+        w.byte(RDB_TYPE_LIST_QUICKLIST);
+        w.length(2);
+        w.string(&ziplist(&vals[..4]));
+        w.string(&ziplist(&vals[4..]));
+        let Object::List(l) = restore(&w.finish(), &lim).unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(l.iter().map(|e| e.to_vec()).collect::<Vec<_>>(), texts);
+        // hash and zset pairs
+        let h = ziplist(&[Item::Str(b"f"), Item::Int(5), Item::Int(7), Item::Str(b"v")]);
+        let Object::Hash(h) = restore(&blob_payload(RDB_TYPE_HASH_ZIPLIST, &h), &lim).unwrap()
+        else {
+            panic!("not a hash")
+        };
+        assert_eq!(h.get(b"f"), Some(&b"5"[..]));
+        assert_eq!(h.get(b"7"), Some(&b"v"[..]));
+        let z = ziplist(&[
+            Item::Str(b"b"),
+            Item::Str(b"2.5"),
+            Item::Str(b"a"),
+            Item::Int(1),
+        ]);
+        let Object::ZSet(z) = restore(&blob_payload(RDB_TYPE_ZSET_ZIPLIST, &z), &lim).unwrap()
+        else {
+            panic!("not a zset")
+        };
+        assert_eq!(
+            z.iter().collect::<Vec<_>>(),
+            vec![(&b"a"[..], 1.0), (&b"b"[..], 2.5)]
+        );
+        // the same checks as Valkey's deep validation
+        let mut bad_tail = zl.clone();
+        bad_tail[4] = 10;
+        let mut bad_prev = zl.clone();
+        bad_prev[ZL_HDR_SIZE + 3] = 7; // second entry's prevlen
+        let mut bad_count = zl.clone();
+        bad_count[8] = 3;
+        for blob in [
+            bad_tail,
+            bad_prev,
+            bad_count,
+            zl[..zl.len() - 1].to_vec(),
+            ziplist(&[Item::Str(b"f"), Item::Int(1), Item::Str(b"f"), Item::Int(2)]),
+            ziplist(&[Item::Str(b"f")]),
+        ] {
+            assert_eq!(
+                restore(&blob_payload(RDB_TYPE_HASH_ZIPLIST, &blob), &lim),
+                Err(DumpError::BadFormat)
+            );
+        }
+    }
+
+    #[test]
+    fn old_plain_types_restore() {
+        let lim = Limits::default();
+        let mut w = Writer::new(false);
+        w.byte(RDB_TYPE_LIST);
+        w.length(3);
+        for e in [&b"a"[..], b"1", b"c"] {
+            w.string(e);
+        }
+        let l = restore(&w.finish(), &lim).unwrap();
+        assert_same(&l, &Object::List(list_of(-2, &[b"a", b"1", b"c"])));
+        assert_eq!(l.encoding(), "listpack");
+        // scores as text, with the length byte's special values
+        let mut w = Writer::new(false);
+        w.byte(RDB_TYPE_ZSET);
+        w.length(3);
+        w.string(b"a");
+        w.byte(3);
+        w.buf.extend_from_slice(b"1.5");
+        w.string(b"b");
+        w.byte(254);
+        w.string(b"c");
+        w.byte(255);
+        let Object::ZSet(z) = restore(&w.finish(), &lim).unwrap() else {
+            panic!("not a zset")
+        };
+        assert_eq!(
+            z.iter().collect::<Vec<_>>(),
+            vec![
+                (&b"c"[..], f64::NEG_INFINITY),
+                (&b"a"[..], 1.5),
+                (&b"b"[..], f64::INFINITY)
+            ]
+        );
+    }
+
+    /// A listpack blob of the given raw entries (encoding + data, back-length added).
+    fn raw_listpack(entries: &[&[u8]], count: u16) -> Vec<u8> {
+        let mut b = vec![0u8; LP_HDR_SIZE];
+        for e in entries {
+            b.extend_from_slice(e);
+            let mut w = ListpackWriter::new();
+            w.buf.clear();
+            w.backlen(e.len() as u64);
+            b.extend_from_slice(&w.buf);
+        }
+        b.push(LP_EOF);
+        let n = b.len() as u32;
+        b[..4].copy_from_slice(&n.to_le_bytes());
+        b[4..6].copy_from_slice(&count.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn corrupt_blobs_are_bad_format() {
+        let lim = Limits::default();
+        let good = raw_listpack(&[b"\x81a", b"\x01"], 2);
+        assert!(restore(&blob_payload(RDB_TYPE_SET_LISTPACK, &good), &lim).is_ok());
+        // the "unknown" count is accepted
+        let unknown = raw_listpack(&[b"\x81a", b"\x01"], u16::MAX);
+        assert!(restore(&blob_payload(RDB_TYPE_SET_LISTPACK, &unknown), &lim).is_ok());
+        let mut wrong_total = good.clone();
+        wrong_total[0] += 1;
+        let mut bad_backlen = good.clone();
+        bad_backlen[LP_HDR_SIZE + 2] = 5;
+        let mut early_eof = good.clone();
+        early_eof[LP_HDR_SIZE + 3] = LP_EOF;
+        let cases: Vec<(u8, Vec<u8>)> = vec![
+            (RDB_TYPE_SET_LISTPACK, wrong_total),
+            (RDB_TYPE_SET_LISTPACK, bad_backlen),
+            (RDB_TYPE_SET_LISTPACK, early_eof),
+            (RDB_TYPE_SET_LISTPACK, good[..good.len() - 1].to_vec()),
+            (RDB_TYPE_SET_LISTPACK, raw_listpack(&[b"\x81a", b"\x01"], 3)),
+            (RDB_TYPE_SET_LISTPACK, raw_listpack(&[b"\xf5"], 1)),
+            (RDB_TYPE_SET_LISTPACK, raw_listpack(&[b"\x85ab"], 1)),
+            (
+                RDB_TYPE_SET_LISTPACK,
+                raw_listpack(&[b"\xf0\xff\xff\xff\x7f"], 1),
+            ),
+            (
+                RDB_TYPE_SET_LISTPACK,
+                raw_listpack(&[b"\x81a", b"\x81a"], 2),
+            ),
+            (RDB_TYPE_SET_LISTPACK, raw_listpack(&[b"\x011", b"\x01"], 2)),
+            (RDB_TYPE_SET_LISTPACK, raw_listpack(&[], 0)),
+            (RDB_TYPE_HASH_LISTPACK, raw_listpack(&[b"\x81a"], 1)),
+            (
+                RDB_TYPE_HASH_LISTPACK,
+                raw_listpack(&[b"\x81a", b"\x01", b"\x81a", b"\x02"], 4),
+            ),
+            (
+                RDB_TYPE_ZSET_LISTPACK,
+                raw_listpack(&[b"\x81a", b"\x83abc"], 2),
+            ),
+            (
+                RDB_TYPE_ZSET_LISTPACK,
+                raw_listpack(&[b"\x81a", b"\x83nan"], 2),
+            ),
+            (
+                RDB_TYPE_ZSET_LISTPACK,
+                raw_listpack(&[b"\x81a", b"\x01", b"\x81a", b"\x02"], 4),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00".to_vec(),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x02\x00\x00\x00\x02\x00\x00\x00\x01\x00\x01\x00".to_vec(),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x03\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00".to_vec(),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x02\x00\x00\x00\x02\x00\x00\x00\x01\x00".to_vec(),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x02\x00\x00\x00\x00\x00\x00\x00".to_vec(),
+            ),
+            (
+                RDB_TYPE_SET_INTSET,
+                b"\x08\x00\x00\x00\xff\xff\xff\xff".to_vec(),
+            ),
+        ];
+        for (t, blob) in cases {
+            assert_eq!(
+                restore(&blob_payload(t, &blob), &lim),
+                Err(DumpError::BadFormat),
+                "type {t} {blob:?}"
+            );
+        }
+        // quicklists: unknown container, empty node data, only empty listpacks
+        let empty_lp = raw_listpack(&[], 0);
+        for body in [
+            [
+                &[RDB_TYPE_LIST_QUICKLIST_2, 1, 3][..],
+                &[good.len() as u8],
+                &good,
+            ]
+            .concat(),
+            vec![RDB_TYPE_LIST_QUICKLIST_2, 1, 2, 0],
+            vec![RDB_TYPE_LIST_QUICKLIST_2, 1, 1, 0],
+            [
+                &[RDB_TYPE_LIST_QUICKLIST_2, 1, 2][..],
+                &[empty_lp.len() as u8],
+                &empty_lp,
+            ]
+            .concat(),
+            vec![RDB_TYPE_LIST_QUICKLIST_2, 0],
+            vec![RDB_TYPE_LIST, 0],
+            vec![RDB_TYPE_SET, 0],
+            vec![RDB_TYPE_ZSET_2, 0],
+            vec![RDB_TYPE_HASH, 0],
+            vec![RDB_TYPE_SET, 2, 1, b'a', 1, b'a'],
+            vec![RDB_TYPE_HASH, 2, 1, b'a', 0, 1, b'a', 0],
+            [&[RDB_TYPE_ZSET_2, 1, 1, b'a'][..], &f64::NAN.to_le_bytes()].concat(),
+            vec![RDB_TYPE_ZSET, 1, 1, b'a', 253],
+            vec![
+                RDB_TYPE_SET,
+                0x81,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+            ],
+            vec![RDB_TYPE_HASH, 0x80, 0xff, 0xff, 0xff, 0xff, 1, b'a'],
+        ] {
+            assert_eq!(
+                restore(&sealed(&body), &lim),
+                Err(DumpError::BadFormat),
+                "{body:?}"
+            );
+        }
+        // empty listpack nodes are skipped when others hold elements
+        let body = [
+            &[RDB_TYPE_LIST_QUICKLIST_2, 2, 2][..],
+            &[empty_lp.len() as u8],
+            &empty_lp,
+            &[2, good.len() as u8],
+            &good,
+        ]
+        .concat();
+        let Object::List(l) = restore(&sealed(&body), &lim).unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn fuzzed_collections_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+        let lim = Limits::default();
+        let ints: Vec<Vec<u8>> = (0..40)
+            .map(|i| format!("{}", i * 1000 - 7).into_bytes())
+            .collect();
+        let int_refs: Vec<&[u8]> = ints.iter().map(|m| &m[..]).collect();
+        let seeds: Vec<Vec<u8>> = vec![
+            payload(&Object::List(list_of(-2, &[b"a", b"1", b"-300", b"xyz"]))),
+            payload(&Object::List(list_of(
+                2,
+                &[b"a", b"1", &[b'q'; 9000], b"b", b"c"],
+            ))),
+            payload(&Object::Hash(hash_of(
+                &[(b"a", b"1"), (b"b", b"2")],
+                SMALL_HASH,
+            ))),
+            payload(&Object::Set(set_of(&int_refs, &lim.set))),
+            payload(&Object::Set(set_of(&[b"a", b"b", b"3"], &lim.set))),
+            payload(&Object::ZSet(zset_of(
+                &[(b"a", 1.5), (b"b", 2.0)],
+                SMALL_ZSET,
+            ))),
+            blob_payload(
+                RDB_TYPE_HASH_ZIPLIST,
+                &ziplist(&[Item::Str(b"f"), Item::Int(5), Item::Int(7), Item::Str(b"v")]),
+            ),
+        ];
+        for i in 0..30_000 {
+            let p = &seeds[i % seeds.len()];
+            let mut body = p[..p.len() - 10].to_vec();
+            for _ in 0..rng.gen_range(1..4) {
+                match rng.gen_range(0..3) {
+                    0 if !body.is_empty() => {
+                        let j = rng.gen_range(0..body.len());
+                        body[j] = rng.gen();
+                    }
+                    1 if !body.is_empty() => {
+                        body.truncate(rng.gen_range(0..body.len()));
+                    }
+                    _ => {
+                        let j = rng.gen_range(0..=body.len());
+                        body.insert(j, rng.gen());
+                    }
+                }
+            }
+            let _ = decode(&sealed(&body), &lim);
         }
     }
 }

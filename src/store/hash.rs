@@ -30,14 +30,14 @@ pub struct Hash {
 
 #[derive(Clone, Debug)]
 enum Repr {
-    Listpack(Vec<Entry>),
-    Table(Table),
+    Listpack(Pack),
+    Table(Box<Table>),
 }
 
 impl Default for Hash {
     fn default() -> Self {
         Hash {
-            repr: Repr::Listpack(Vec::new()),
+            repr: Repr::Listpack(Pack::default()),
         }
     }
 }
@@ -55,10 +55,126 @@ pub struct Limits {
     pub max_value: usize,
 }
 
+// ---------------------------------------------------------------------------------
+// The compact encoding: one buffer of `varint(len) field varint(len) value` pairs in
+// insertion order. A single allocation per hash, 2 bytes of overhead per pair for
+// short strings, where separate boxes cost two allocations and 32 bytes of pointers.
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut k = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        k += 1;
+    }
+    k
+}
+
+/// The string starting at `at`: (bytes, offset just past it).
+fn string_at(buf: &[u8], at: usize) -> (&[u8], usize) {
+    let mut n = 0usize;
+    let mut k = 0;
+    loop {
+        let b = buf[at + k];
+        n |= ((b & 0x7f) as usize) << (7 * k);
+        k += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let s = at + k;
+    (&buf[s..s + n], s + n)
+}
+
+fn encoded_len(field: &[u8], value: &[u8]) -> usize {
+    varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len()
+}
+
+#[derive(Clone, Debug, Default)]
+struct Pack {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// Walks the pairs of a compact buffer.
+struct PackIter<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for PackIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.buf.len() {
+            return None;
+        }
+        let (f, v_at) = string_at(self.buf, self.at);
+        let (v, next) = string_at(self.buf, v_at);
+        self.at = next;
+        Some((f, v))
+    }
+}
+
+impl Pack {
+    fn iter(&self) -> PackIter<'_> {
+        PackIter {
+            buf: &self.buf,
+            at: 0,
+        }
+    }
+
+    /// (start of the pair, start of its value, end of the pair) for `field`.
+    fn find(&self, field: &[u8]) -> Option<(usize, usize, usize)> {
+        let mut at = 0;
+        while at < self.buf.len() {
+            let (f, v_at) = string_at(&self.buf, at);
+            let (_, next) = string_at(&self.buf, v_at);
+            if f == field {
+                return Some((at, v_at, next));
+            }
+            at = next;
+        }
+        None
+    }
+
+    fn push(&mut self, field: &[u8], value: &[u8]) {
+        // exact growth: the buffer is the whole value, doubling would waste up to half
+        self.buf.reserve_exact(encoded_len(field, value));
+        put_varint(&mut self.buf, field.len());
+        self.buf.extend_from_slice(field);
+        put_varint(&mut self.buf, value.len());
+        self.buf.extend_from_slice(value);
+        self.len += 1;
+    }
+
+    /// Replaces the value stored at `v_at..end`.
+    fn replace_value(&mut self, v_at: usize, end: usize, value: &[u8]) {
+        let mut enc = Vec::with_capacity(varint_len(value.len()) + value.len());
+        put_varint(&mut enc, value.len());
+        enc.extend_from_slice(value);
+        if enc.len() == end - v_at {
+            self.buf[v_at..end].copy_from_slice(&enc);
+        } else {
+            if enc.len() > end - v_at {
+                self.buf.reserve_exact(enc.len() - (end - v_at));
+            }
+            self.buf.splice(v_at..end, enc);
+        }
+    }
+}
+
 impl Hash {
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(v) => v.len(),
+            Repr::Listpack(p) => p.len,
             Repr::Table(t) => t.len,
         }
     }
@@ -71,11 +187,10 @@ impl Hash {
     pub fn mem_usage(&self) -> usize {
         let entry = std::mem::size_of::<Entry>();
         match &self.repr {
-            Repr::Listpack(v) => {
-                v.capacity() * entry + v.iter().map(|(f, x)| f.len() + x.len()).sum::<usize>()
-            }
+            Repr::Listpack(p) => p.buf.capacity(),
             Repr::Table(t) => {
-                t.buckets.capacity() * std::mem::size_of::<Vec<Entry>>()
+                std::mem::size_of::<Table>()
+                    + t.buckets.capacity() * std::mem::size_of::<Vec<Entry>>()
                     + t.buckets
                         .iter()
                         .map(|b| {
@@ -101,7 +216,7 @@ impl Hash {
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, x)| &**x),
+            Repr::Listpack(p) => p.find(field).map(|(_, v_at, _)| string_at(&p.buf, v_at).0),
             Repr::Table(t) => t.get(field),
         }
     }
@@ -114,7 +229,7 @@ impl Hash {
     /// field/value arguments: converts up front when the write is bound to cross a
     /// threshold. More pairs than the entry limit convert even if some repeat, as there.
     pub fn prepare_write(&mut self, pairs: &[&[u8]], lim: Limits) {
-        let Repr::Listpack(v) = &self.repr else {
+        let Repr::Listpack(p) = &self.repr else {
             return;
         };
         let new_fields = pairs.len() / 2;
@@ -130,8 +245,7 @@ impl Hash {
             }
             sum += a.len();
         }
-        let current: usize = v.iter().map(|(f, x)| f.len() + x.len()).sum();
-        if current.saturating_add(sum) > LISTPACK_MAX_BYTES {
+        if p.buf.len().saturating_add(sum) > LISTPACK_MAX_BYTES {
             self.convert(0);
         }
     }
@@ -142,13 +256,13 @@ impl Hash {
             self.convert(0);
         }
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                if let Some(e) = v.iter_mut().find(|(f, _)| &**f == field) {
-                    e.1 = value.into();
+            Repr::Listpack(p) => {
+                if let Some((_, v_at, end)) = p.find(field) {
+                    p.replace_value(v_at, end, value);
                     return false;
                 }
-                v.push((field.into(), value.into()));
-                if v.len() > lim.max_entries {
+                p.push(field, value);
+                if p.len > lim.max_entries {
                     self.convert(0);
                 }
                 true
@@ -160,9 +274,10 @@ impl Hash {
     /// Removes a field; returns whether it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Listpack(v) => match v.iter().position(|(f, _)| &**f == field) {
-                Some(i) => {
-                    v.remove(i);
+            Repr::Listpack(p) => match p.find(field) {
+                Some((at, _, end)) => {
+                    p.buf.drain(at..end);
+                    p.len -= 1;
                     true
                 }
                 None => false,
@@ -174,7 +289,7 @@ impl Hash {
     /// Every pair: insertion order while compact, table order after.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match &self.repr {
-            Repr::Listpack(v) => Box::new(v.iter().map(|(f, x)| (&**f, &**x))),
+            Repr::Listpack(p) => Box::new(p.iter()),
             Repr::Table(t) => Box::new(t.buckets.iter().flatten().map(|(f, x)| (&**f, &**x))),
         }
     }
@@ -182,12 +297,11 @@ impl Hash {
     /// One pair picked at random; None for an empty hash.
     pub fn random(&self, rng: &mut impl Rng) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Listpack(v) => {
-                if v.is_empty() {
+            Repr::Listpack(p) => {
+                if p.len == 0 {
                     return None;
                 }
-                let (f, x) = &v[rng.gen_range(0..v.len())];
-                Some((f, x))
+                p.iter().nth(rng.gen_range(0..p.len))
             }
             Repr::Table(t) => t.random(rng),
         }
@@ -202,14 +316,37 @@ impl Hash {
         }
     }
 
-    fn convert(&mut self, hint: usize) {
-        if let Repr::Listpack(v) = &mut self.repr {
-            let pairs = std::mem::take(v);
-            let mut t = Table::with_capacity(hint.max(pairs.len()));
+    /// A hash of `pairs`, whose fields the caller knows to be distinct, in the compact
+    /// encoding or (`compact` false) the table one. For RESTORE, which decides the
+    /// encoding by the loader's own rules.
+    pub fn from_pairs(pairs: Vec<(Box<[u8]>, Box<[u8]>)>, compact: bool) -> Hash {
+        if !compact {
+            let mut t = Table::with_capacity(pairs.len());
             for (f, x) in pairs {
                 t.insert_owned(f, x);
             }
-            self.repr = Repr::Table(t);
+            return Hash {
+                repr: Repr::Table(Box::new(t)),
+            };
+        }
+        let mut p = Pack::default();
+        p.buf
+            .reserve_exact(pairs.iter().map(|(f, x)| encoded_len(f, x)).sum());
+        for (f, x) in &pairs {
+            p.push(f, x);
+        }
+        Hash {
+            repr: Repr::Listpack(p),
+        }
+    }
+
+    fn convert(&mut self, hint: usize) {
+        if let Repr::Listpack(p) = &self.repr {
+            let mut t = Table::with_capacity(hint.max(p.len));
+            for (f, x) in p.iter() {
+                t.insert_owned(f.into(), x.into());
+            }
+            self.repr = Repr::Table(Box::new(t));
         }
     }
 }
@@ -484,6 +621,89 @@ mod tests {
             counts.values().all(|&n| (700..1300).contains(&n)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn compact_buffer_handles_long_strings_and_updates() {
+        let lim = Limits {
+            max_entries: 128,
+            max_value: 100_000,
+        };
+        let mut h = Hash::default();
+        let long = vec![b'x'; 20_000];
+        h.set(b"a", b"1", lim);
+        h.set(&long, b"2", lim);
+        h.set(b"c", &long, lim);
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(h.get(&long), Some(&b"2"[..]));
+        assert_eq!(h.get(b"c"), Some(&long[..]));
+        // a value that changes size in place, longer then shorter
+        h.set(b"a", &long[..300], lim);
+        assert_eq!(h.get(b"a"), Some(&long[..300]));
+        h.set(b"a", b"zz", lim);
+        assert_eq!(h.get(b"a"), Some(&b"zz"[..]));
+        let order: Vec<usize> = h.iter().map(|(f, _)| f.len()).collect();
+        assert_eq!(order, [1, 20_000, 1]);
+        assert!(h.remove(&long));
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.iter().count(), 2);
+        // one allocation, no slack from amortized growth
+        let mut small = Hash::default();
+        for i in 0..10 {
+            small.set(format!("f{i}").as_bytes(), b"v0000000", LIM2);
+        }
+        assert_eq!(small.mem_usage(), 10 * (1 + 2 + 1 + 8));
+    }
+
+    const LIM2: Limits = Limits {
+        max_entries: 128,
+        max_value: 64,
+    };
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn matches_a_model(
+            ops in proptest::collection::vec((0u8..40, 0u8..3, 0usize..12), 1..300),
+            max_entries in 0usize..30,
+        ) {
+            let lim = Limits { max_entries, max_value: 8 };
+            let mut h = Hash::default();
+            // insertion-ordered model: the compact encoding must iterate in this order
+            let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            for (f, op, vlen) in ops {
+                let field = format!("f{f}").into_bytes();
+                let pos = model.iter().position(|(k, _)| *k == field);
+                if op == 0 {
+                    proptest::prop_assert_eq!(h.remove(&field), pos.is_some());
+                    if let Some(i) = pos {
+                        model.remove(i);
+                    }
+                } else {
+                    let value = vec![b'a' + f % 26; vlen];
+                    proptest::prop_assert_eq!(h.set(&field, &value, lim), pos.is_none());
+                    match pos {
+                        Some(i) => model[i].1 = value,
+                        None => model.push((field, value)),
+                    }
+                }
+                proptest::prop_assert_eq!(h.len(), model.len());
+            }
+            for (f, v) in &model {
+                proptest::prop_assert_eq!(h.get(f), Some(&v[..]));
+            }
+            let got: Vec<(Vec<u8>, Vec<u8>)> =
+                h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            if h.is_listpack() {
+                proptest::prop_assert_eq!(got, model);
+            } else {
+                let mut got = got;
+                got.sort();
+                let mut want = model.clone();
+                want.sort();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
     }
 
     #[test]

@@ -583,6 +583,88 @@ impl List {
     }
 }
 
+/// Serialization support (DUMP/RESTORE): the node boundaries Valkey would save, and
+/// rebuilding a list from saved nodes the way Valkey's loader does.
+impl List {
+    /// `(element count, plain)` per node, in order; a compact list is one packed node.
+    pub fn node_layout(&self) -> Vec<(usize, bool)> {
+        match &self.nodes {
+            None => vec![(self.len(), false)],
+            Some(nodes) => nodes.iter().map(|n| (n.count, n.plain)).collect(),
+        }
+    }
+
+    /// A list made of the given nodes, boundaries kept as they come (Valkey appends
+    /// each saved node as it is, whatever the current fill); empty nodes are skipped.
+    /// The encoding is then chosen for `fill` (Valkey's `LIST_CONV_AUTO`).
+    pub fn from_nodes(fill: i64, nodes: Vec<(Vec<Box<[u8]>>, bool)>) -> List {
+        let mut l = List {
+            items: VecDeque::new(),
+            lp_bytes: LP_OVERHEAD,
+            nodes: Some(VecDeque::with_capacity(nodes.len())),
+            fill,
+        };
+        for (elems, plain) in nodes {
+            if elems.is_empty() {
+                continue;
+            }
+            let sizes: usize = elems.iter().map(|e| entry_size(e)).sum();
+            let node = QNode {
+                count: elems.len(),
+                bytes: if plain {
+                    elems.iter().map(|e| e.len()).sum()
+                } else {
+                    LP_OVERHEAD + sizes
+                },
+                plain,
+            };
+            l.lp_bytes += sizes;
+            l.items.extend(elems);
+            if let Some(ns) = &mut l.nodes {
+                ns.push_back(node);
+            }
+        }
+        l.convert_auto(fill);
+        l
+    }
+
+    /// A list built by pushing `elems` at the tail of a quicklist; with `auto`, the
+    /// encoding is then chosen for `fill` (Valkey's loader for the plain list type).
+    pub fn from_pushes<'a>(
+        fill: i64,
+        elems: impl IntoIterator<Item = &'a [u8]>,
+        auto: bool,
+    ) -> List {
+        let mut l = List {
+            items: VecDeque::new(),
+            lp_bytes: LP_OVERHEAD,
+            nodes: Some(VecDeque::new()),
+            fill,
+        };
+        for e in elems {
+            l.push(End::Tail, e);
+        }
+        if auto {
+            l.convert_auto(fill);
+        }
+        l
+    }
+
+    /// Back to the compact layout when a single packed node within the limits is left
+    /// (no hysteresis, unlike [`List::shrink`]).
+    fn convert_auto(&mut self, fill: i64) {
+        let Some(nodes) = &self.nodes else {
+            return;
+        };
+        let (size, count) = node_limits(fill);
+        if let (1, Some(n)) = (nodes.len(), nodes.front()) {
+            if !n.plain && n.bytes <= size && n.count <= count {
+                self.nodes = None;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

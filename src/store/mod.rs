@@ -9,6 +9,7 @@
 //!   expiry, so no access path can see an expired key.
 
 pub mod dump;
+pub mod evict;
 pub mod hash;
 pub mod list;
 pub mod set;
@@ -108,6 +109,9 @@ pub fn has_expired() -> bool {
 }
 
 fn note_expired(db: u32, key: &[u8]) {
+    // logged while the shard is still locked, so the AOF's DEL precedes any later
+    // write to the key
+    crate::persistence::propagate_del(db as usize, key);
     EXPIRED.with(|e| e.borrow_mut().push((db as usize, key.to_vec())));
 }
 
@@ -163,7 +167,7 @@ impl Shard {
         }
         // the borrow above ends at the expiry branch; reborrow for the caller
         let n = self.table.at_mut(pos)?;
-        n.set_lru(lru_clock(now));
+        evict::touch(n, now);
         Some(n)
     }
 
@@ -180,7 +184,6 @@ impl Shard {
     /// Sets a key to a value, replacing any previous value and expiry.
     pub fn set(&mut self, key: &[u8], value: NewValue, expire: Option<i64>, now: i64) -> &mut Node {
         let h = hash_key(key);
-        let lru = lru_clock(now);
         if self.table.get(h, key).is_some() {
             let n = match self.table.get_mut(h, key) {
                 Some(n) => n,
@@ -189,7 +192,8 @@ impl Shard {
             let was = n.expire().is_some();
             n.set_value(value, false);
             n.set_expire(expire);
-            n.set_lru(lru);
+            // an overwrite is an access: LFU data carries over, as Valkey's dbSetValue
+            evict::touch(n, now);
             match (was, expire.is_some()) {
                 (true, false) => self.volatile -= 1,
                 (false, true) => self.volatile += 1,
@@ -204,7 +208,8 @@ impl Shard {
             self.volatile += 1;
         }
         note_created(self.db, key);
-        self.table.insert_new(h, key, value, expire, lru)
+        self.table
+            .insert_new(h, key, value, expire, evict::initial_clock(now))
     }
 
     /// Inserts a detached value under a key that must be absent (RENAME, MOVE, COPY).
@@ -216,7 +221,7 @@ impl Shard {
         }
         note_created(self.db, key);
         self.table
-            .insert_owned(h, key, value, expire, lru_clock(now));
+            .insert_owned(h, key, value, expire, evict::initial_clock(now));
     }
 
     /// Replaces the value of an existing key keeping its expiry; inserts it otherwise.
@@ -544,6 +549,8 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// Keys expired by active expiry cycles and lazily, summed at read time from shards.
     expire_cycles: AtomicU64,
+    /// Keys evicted under `maxmemory` (INFO `evicted_keys`).
+    pub evicted: AtomicU64,
 }
 
 impl Keyspace {
@@ -551,6 +558,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(Db::new).collect(),
             expire_cycles: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
         }
     }
 
@@ -608,6 +616,7 @@ impl Keyspace {
 
     /// CONFIG RESETSTAT: zeroes the expired-keys counters.
     pub fn reset_stats(&self) {
+        self.evicted.store(0, Ordering::Relaxed);
         for db in self.dbs.iter() {
             for g in db.lock_all().iter_mut() {
                 g.reset_expired_count();

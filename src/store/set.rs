@@ -104,6 +104,28 @@ impl Set {
         }
     }
 
+    /// An intset of `ints`, which the caller knows to be sorted and distinct.
+    pub fn from_sorted_ints(ints: Vec<i64>) -> Set {
+        Set {
+            enc: Enc::Ints(ints),
+        }
+    }
+
+    /// A set of `members`, which the caller knows to be distinct, in the listpack
+    /// encoding or (`compact` false) the hashtable one. For RESTORE.
+    pub fn from_members(members: Vec<Box<[u8]>>, compact: bool) -> Set {
+        if compact {
+            return Set {
+                enc: Enc::Pack(members),
+            };
+        }
+        let mut t = Table::with_capacity(members.len());
+        for m in &members {
+            t.insert(m);
+        }
+        Set { enc: Enc::Table(t) }
+    }
+
     /// An empty set that can hold `first`, sized for about `size_hint` members
     /// (Valkey's `setTypeCreate`).
     pub fn create_for(first: &[u8], size_hint: usize, lim: &Limits) -> Set {
