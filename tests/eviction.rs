@@ -100,7 +100,9 @@ fn allkeys_lru_keeps_memory_at_the_limit_and_keeps_recent_keys() {
         assert_eq!(c.cmdv(&[b"GET", k.as_bytes()]).text().len(), 1000);
     }
     next_second(&mut c);
+    eprintln!("DEBUG evicted after reads {} used {} limit {}", evicted(&mut c), used_memory(&mut c), limit);
     fill_until_evicted(&mut c, 600, limit, &value);
+    eprintln!("DEBUG idle cold {:?} hot {:?}", c.cmd("OBJECT IDLETIME cold:799"), c.cmd("OBJECT IDLETIME hot:799"));
     let (hot_left, cold_left) = (count_existing(&mut c, &hot), count_existing(&mut c, &cold));
     assert!(
         hot_left >= hot.len() * 9 / 10,

@@ -1,6 +1,7 @@
 //! Hash commands.
 
 use super::flags::*;
+use std::sync::atomic::Ordering::Relaxed;
 use super::strings::ldouble;
 use super::{acl, glob_match, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
 use crate::pubsub::class;
@@ -119,10 +120,11 @@ pub static COMMANDS: &[Command] = &[
 
 /// The conversion thresholds, read per command so CONFIG SET applies at once.
 fn limits(ctx: &Ctx) -> Limits {
-    let get = |name| usize::try_from(ctx.srv.config.get_i64(name)).unwrap_or(0);
+    let k = &ctx.srv.config.hot.enc;
+    let get = |v: &std::sync::atomic::AtomicI64| usize::try_from(v.load(Relaxed)).unwrap_or(0);
     Limits {
-        max_entries: get("hash-max-listpack-entries"),
-        max_value: get("hash-max-listpack-value"),
+        max_entries: get(&k.hash_entries),
+        max_value: get(&k.hash_value),
     }
 }
 

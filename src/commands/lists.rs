@@ -212,7 +212,7 @@ const POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// The configured node limit, read per command so CONFIG SET applies at once.
 fn fill(ctx: &Ctx) -> i64 {
-    ctx.srv.config.get_i64("list-max-listpack-size")
+    ctx.srv.config.hot.enc.list_size.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn list_ref(n: &Node) -> Result<&List, CmdError> {

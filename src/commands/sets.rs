@@ -5,6 +5,7 @@
 //! anything else touches the keyspace.
 
 use super::flags::*;
+use std::sync::atomic::Ordering::Relaxed;
 use super::keys::parse_cursor;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
 use crate::pubsub::class;
@@ -100,11 +101,12 @@ const SPOP_MOVE_MUL: usize = 5;
 const SRAND_SUB_MUL: usize = 3;
 
 fn limits(ctx: &Ctx) -> Limits {
-    let get = |name: &str| usize::try_from(ctx.srv.config.get_i64(name)).unwrap_or(0);
+    let k = &ctx.srv.config.hot.enc;
+    let get = |v: &std::sync::atomic::AtomicI64| usize::try_from(v.load(Relaxed)).unwrap_or(0);
     Limits {
-        intset_entries: get("set-max-intset-entries"),
-        listpack_entries: get("set-max-listpack-entries"),
-        listpack_value: get("set-max-listpack-value"),
+        intset_entries: get(&k.set_intset_entries),
+        listpack_entries: get(&k.set_entries),
+        listpack_value: get(&k.set_value),
     }
 }
 

@@ -306,7 +306,13 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
                 }
             }
             let n = values.len();
-            let fill = ctx.srv.config.get_i64("list-max-listpack-size");
+            let fill = ctx
+                .srv
+                .config
+                .hot
+                .enc
+                .list_size
+                .load(std::sync::atomic::Ordering::Relaxed);
             let changed = {
                 let db = ctx.db();
                 let mut shard = db.lock(dst);

@@ -1,6 +1,7 @@
 //! Sorted set commands.
 
 use super::flags::*;
+use std::sync::atomic::Ordering::Relaxed;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
 use crate::pubsub::class;
 use crate::protocol::Reply;
@@ -289,10 +290,10 @@ const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 
 fn limits(ctx: &Ctx) -> Limits {
-    let cfg = &ctx.srv.config;
+    let k = &ctx.srv.config.hot.enc;
     Limits {
-        entries: cfg.get_i64("zset-max-listpack-entries").max(0) as usize,
-        value: cfg.get_i64("zset-max-listpack-value").max(0) as usize,
+        entries: k.zset_entries.load(Relaxed).max(0) as usize,
+        value: k.zset_value.load(Relaxed).max(0) as usize,
     }
 }
 

@@ -130,6 +130,8 @@ pub struct Hot {
     pub commandlog_reply_larger_than: AtomicI64,
     pub commandlog_large_reply_max_len: AtomicUsize,
     pub hz: AtomicUsize,
+    /// The encoding thresholds, read by every collection write.
+    pub enc: EncodingKnobs,
     pub timeout: AtomicI64,
     pub has_password: AtomicBool,
     pub active_expire: AtomicBool,
@@ -140,6 +142,19 @@ pub struct Hot {
     pub pubsub_obuf_hard: AtomicUsize,
     pub pubsub_obuf_soft: AtomicUsize,
     pub pubsub_obuf_soft_secs: AtomicI64,
+}
+
+/// The collection encoding thresholds (`hash-max-listpack-entries`...).
+#[derive(Default)]
+pub struct EncodingKnobs {
+    pub hash_entries: AtomicI64,
+    pub hash_value: AtomicI64,
+    pub list_size: AtomicI64,
+    pub set_intset_entries: AtomicI64,
+    pub set_entries: AtomicI64,
+    pub set_value: AtomicI64,
+    pub zset_entries: AtomicI64,
+    pub zset_value: AtomicI64,
 }
 
 pub struct Config {
@@ -298,6 +313,14 @@ impl Config {
             "commandlog-large-reply-max-len" => h
                 .commandlog_large_reply_max_len
                 .store(int(name) as usize, Relaxed),
+            "hash-max-listpack-entries" => h.enc.hash_entries.store(int(name), Relaxed),
+            "hash-max-listpack-value" => h.enc.hash_value.store(int(name), Relaxed),
+            "list-max-listpack-size" => h.enc.list_size.store(int(name), Relaxed),
+            "set-max-intset-entries" => h.enc.set_intset_entries.store(int(name), Relaxed),
+            "set-max-listpack-entries" => h.enc.set_entries.store(int(name), Relaxed),
+            "set-max-listpack-value" => h.enc.set_value.store(int(name), Relaxed),
+            "zset-max-listpack-entries" => h.enc.zset_entries.store(int(name), Relaxed),
+            "zset-max-listpack-value" => h.enc.zset_value.store(int(name), Relaxed),
             "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
             "timeout" => h.timeout.store(int(name), Relaxed),
             "requirepass" => h

@@ -428,6 +428,11 @@ fn write_list(w: &mut Writer, l: &List) -> Option<()> {
             nodes.push((count, false));
         }
     }
+    if nodes.iter().map(|n| n.0).sum::<usize>() != l.len() {
+        // boundaries out of step with the elements would lose or invent elements:
+        // fall back to nodes of at most 8 KiB, large elements on their own
+        nodes = fallback_nodes(l);
+    }
     w.byte(RDB_TYPE_LIST_QUICKLIST_2);
     w.length(nodes.len() as u64);
     let mut items = l.iter();
@@ -445,6 +450,30 @@ fn write_list(w: &mut Writer, l: &List) -> Option<()> {
         }
     }
     Some(())
+}
+
+fn fallback_nodes(l: &List) -> Vec<(usize, bool)> {
+    const NODE_BYTES: usize = 8192;
+    let mut nodes = Vec::new();
+    let (mut count, mut bytes) = (0usize, 0usize);
+    for e in l.iter() {
+        if e.len() > NODE_BYTES || bytes + e.len() > NODE_BYTES {
+            if count > 0 {
+                nodes.push((count, false));
+            }
+            (count, bytes) = (0, 0);
+        }
+        if e.len() > NODE_BYTES {
+            nodes.push((1, true));
+        } else {
+            count += 1;
+            bytes += e.len() + 11;
+        }
+    }
+    if count > 0 {
+        nodes.push((count, false));
+    }
+    nodes
 }
 
 fn write_hash(w: &mut Writer, h: &Hash) -> Option<()> {

@@ -560,12 +560,18 @@ impl State {
     }
 }
 
-/// How good a candidate an entry is: higher goes first.
+/// How good a candidate an entry is: higher goes first. Under LRU the score is the
+/// access time (older is better) rather than Valkey's idle time: scores of entries
+/// pooled at different moments then still compare, which matters when eviction is
+/// spread over seconds of slow writes.
 fn score(policy: Policy, n: &Node, now: i64) -> u64 {
     match policy {
         Policy::VolatileTtl => u64::MAX - n.expire().unwrap_or(i64::MAX).max(0) as u64,
         p if p.is_lfu() => 255 - lfu_counter(n.lru(), now) as u64,
-        _ => idle_seconds(n.lru(), now) * 1000,
+        _ => {
+            let accessed = (now.max(0) / 1000) as u64 - idle_seconds(n.lru(), now);
+            u64::MAX - accessed
+        }
     }
 }
 
@@ -716,5 +722,27 @@ mod tests {
         }
         assert!(st.evict_one(&ks, Policy::AllKeysLru).is_none());
         assert_eq!(ks.db(1).len(), 0);
+    }
+}
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+    #[test]
+    fn lru_quality() {
+        let ks = Keyspace::new(16);
+        let now = crate::store::now_ms();
+        for i in 0..800 {
+            let k = format!("cold:{i}");
+            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), super::super::NewValue::Str(b"v"), None, now - 5000);
+            let k = format!("hot:{i}");
+            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), super::super::NewValue::Str(b"v"), None, now - 2000);
+        }
+        let mut st = State { pool: Vec::new(), map: Vec::new(), map_at: None, map_volatile: false, next_db: 0 };
+        let mut hot = 0;
+        for _ in 0..600 {
+            let (_, k) = st.evict_one(&ks, Policy::AllKeysLru).unwrap();
+            if k.starts_with(b"hot") { hot += 1; }
+        }
+        assert_eq!(hot, 0);
     }
 }
