@@ -76,23 +76,15 @@ fn fill_until_evicted(c: &mut Raw, target: i64, limit: i64, value: &[u8]) -> Vec
 fn allkeys_lru_keeps_memory_at_the_limit_and_keeps_recent_keys() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    let base = used_memory(&mut c);
-    assert!(base > 0);
-    let limit = base + 3 * 1024 * 1024;
-    assert_eq!(c.cmd(&format!("CONFIG SET maxmemory {limit}")), R::ok());
+    assert!(used_memory(&mut c) > 0);
     assert_eq!(c.cmd("CONFIG SET maxmemory-policy allkeys-lru"), R::ok());
-    assert_eq!(info_field(&mut c, "memory", "maxmemory"), limit);
-    assert!(c
-        .cmd("INFO memory")
-        .text()
-        .contains("maxmemory_policy:allkeys-lru"));
+    assert_eq!(c.cmd("CONFIG SET maxmemory-samples 10"), R::ok());
     let value = vec![b'x'; 1000];
     let cold: Vec<String> = (0..800).map(|i| format!("cold:{i}")).collect();
     let hot: Vec<String> = (0..800).map(|i| format!("hot:{i}")).collect();
     for k in cold.iter().chain(&hot) {
         set(&mut c, k, &value);
     }
-    assert_eq!(evicted(&mut c), 0, "the first keys fit");
     // the hot keys are read a second later than the cold ones were written, and the
     // filler comes later still
     next_second(&mut c);
@@ -100,16 +92,20 @@ fn allkeys_lru_keeps_memory_at_the_limit_and_keeps_recent_keys() {
         assert_eq!(c.cmdv(&[b"GET", k.as_bytes()]).text().len(), 1000);
     }
     next_second(&mut c);
-    eprintln!("DEBUG evicted after reads {} used {} limit {}", evicted(&mut c), used_memory(&mut c), limit);
-    fill_until_evicted(&mut c, 600, limit, &value);
-    eprintln!("DEBUG idle cold {:?} hot {:?}", c.cmd("OBJECT IDLETIME cold:799"), c.cmd("OBJECT IDLETIME hot:799"));
+    // a limit a little above what is stored: the filler soon makes room by evicting
+    let limit = used_memory(&mut c) + 256 * 1024;
+    assert_eq!(c.cmd(&format!("CONFIG SET maxmemory {limit}")), R::ok());
+    assert_eq!(info_field(&mut c, "memory", "maxmemory"), limit);
+    assert!(c
+        .cmd("INFO memory")
+        .text()
+        .contains("maxmemory_policy:allkeys-lru"));
+    assert_eq!(evicted(&mut c), 0);
+    fill_until_evicted(&mut c, 400, limit, &value);
+    // sampling approximates LRU: nearly all of what went is among the oldest keys
     let (hot_left, cold_left) = (count_existing(&mut c, &hot), count_existing(&mut c, &cold));
     assert!(
-        hot_left >= hot.len() * 9 / 10,
-        "hot keys left {hot_left}, cold keys left {cold_left}"
-    );
-    assert!(
-        cold_left + 300 < hot_left,
+        hot_left >= hot.len() * 95 / 100 && cold_left <= cold.len() - 300,
         "hot keys left {hot_left}, cold keys left {cold_left}"
     );
     let peak = info_field(&mut c, "memory", "used_memory_peak");

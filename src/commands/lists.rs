@@ -802,6 +802,9 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], end: End) -> CmdResult {
         drop(shard);
         ctx.dirty += 1;
         notify_pop(ctx, key, end, emptied);
+        // the log gets the pop that happened, not a command that may block
+        let pop: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
+        ctx.propagate = Some(vec![vec![pop.to_vec(), key.to_vec()]]);
         ctx.out.array(2);
         ctx.out.bulk(key);
         ctx.out.bulk(&v);
@@ -835,6 +838,12 @@ fn bmove(
     let (dirty, at) = (ctx.dirty, ctx.out.len());
     move_generic(ctx, args[1], args[2], from, to)?;
     if ctx.dirty > dirty {
+        let logged: Vec<Vec<u8>> = if args.len() == 6 {
+            [&b"LMOVE"[..], args[1], args[2], args[3], args[4]].iter().map(|a| a.to_vec()).collect()
+        } else {
+            [&b"RPOPLPUSH"[..], args[1], args[2]].iter().map(|a| a.to_vec()).collect()
+        };
+        ctx.propagate = Some(vec![logged]);
         return Ok(());
     }
     ctx.out.truncate(at);
@@ -852,6 +861,9 @@ fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let (dirty, at) = (ctx.dirty, ctx.out.len());
     lmpop(ctx, &rest)?;
     if ctx.dirty > dirty {
+        let mut logged: Vec<Vec<u8>> = rest.iter().map(|a| a.to_vec()).collect();
+        logged[0] = b"LMPOP".to_vec();
+        ctx.propagate = Some(vec![logged]);
         return Ok(());
     }
     // LMPOP accepted the arguments, so numkeys is valid and the keys are there

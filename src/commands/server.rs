@@ -1431,6 +1431,10 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 }
             }
         }
+        ("aof-flush-sleep", 3) => {
+            crate::persistence::set_flush_sleep_us(atoi(args[2]));
+            ctx.out.ok();
+        }
         ("reload" | "loadaof", _) => {
             // the AOF is flushed and loaded back (no RDB: without AOF the data stays)
             crate::persistence::debug_reload(ctx.srv).map_err(CmdError::err)?;

@@ -1736,6 +1736,9 @@ fn bzpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) -> CmdResult {
         };
         ctx.dirty += 1;
         notify_removed(ctx, pop_event(max), key, emptied);
+        // the log gets the pop that happened, not a command that may block
+        let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        ctx.propagate = Some(vec![vec![pop.to_vec(), key.to_vec()]]);
         ctx.out.array(3);
         ctx.out.bulk(key);
         ctx.out.bulk(&m);
@@ -1757,6 +1760,9 @@ fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let (dirty, at) = (ctx.dirty, ctx.out.len());
     zmpop(ctx, &rest)?;
     if ctx.dirty > dirty {
+        let mut logged: Vec<Vec<u8>> = rest.iter().map(|a| a.to_vec()).collect();
+        logged[0] = b"ZMPOP".to_vec();
+        ctx.propagate = Some(vec![logged]);
         return Ok(());
     }
     // ZMPOP accepted the arguments, so numkeys is valid and the keys are there

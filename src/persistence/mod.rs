@@ -118,6 +118,8 @@ pub struct Aof {
     pub(crate) current_size: AtomicU64,
     pub(crate) base_size: AtomicU64,
     last_fsync_ms: AtomicI64,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer waits before each write.
+    flush_sleep_us: AtomicI64,
     writer: OnceLock<()>,
     srv: OnceLock<Arc<Server>>,
 }
@@ -154,6 +156,7 @@ static AOF: LazyLock<Aof> = LazyLock::new(|| Aof {
     current_size: AtomicU64::new(0),
     base_size: AtomicU64::new(0),
     last_fsync_ms: AtomicI64::new(0),
+    flush_sleep_us: AtomicI64::new(0),
     writer: OnceLock::new(),
     srv: OnceLock::new(),
 });
@@ -300,6 +303,10 @@ impl Aof {
             // the file may have been switched by a rewrite between the two locks: its
             // pending bytes were then written by the rewrite, and these are for the new one
             if !data.is_empty() {
+                let nap = self.flush_sleep_us.load(Relaxed);
+                if nap > 0 {
+                    std::thread::sleep(Duration::from_micros(nap as u64));
+                }
                 if let Err(e) = Self::write_file(&f, len, &data) {
                     drop(io);
                     self.note_write_error(&e);
@@ -737,4 +744,10 @@ pub fn loading() -> bool {
 /// Bytes logged and not yet written to the file (INFO mem_aof_buffer).
 pub fn buffer_len() -> usize {
     aof().st.lock().buf.len()
+}
+
+/// DEBUG AOF-FLUSH-SLEEP <microseconds>: slows every write of the log down (tests of
+/// what waits for it).
+pub fn set_flush_sleep_us(us: i64) {
+    aof().flush_sleep_us.store(us.max(0), Relaxed);
 }

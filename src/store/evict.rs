@@ -724,25 +724,3 @@ mod tests {
         assert_eq!(ks.db(1).len(), 0);
     }
 }
-#[cfg(test)]
-mod debug_tests {
-    use super::*;
-    #[test]
-    fn lru_quality() {
-        let ks = Keyspace::new(16);
-        let now = crate::store::now_ms();
-        for i in 0..800 {
-            let k = format!("cold:{i}");
-            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), super::super::NewValue::Str(b"v"), None, now - 5000);
-            let k = format!("hot:{i}");
-            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), super::super::NewValue::Str(b"v"), None, now - 2000);
-        }
-        let mut st = State { pool: Vec::new(), map: Vec::new(), map_at: None, map_volatile: false, next_db: 0 };
-        let mut hot = 0;
-        for _ in 0..600 {
-            let (_, k) = st.evict_one(&ks, Policy::AllKeysLru).unwrap();
-            if k.starts_with(b"hot") { hot += 1; }
-        }
-        assert_eq!(hot, 0);
-    }
-}
