@@ -9,7 +9,8 @@
 #   hashes   100k `HSET h:NNNNNN f0 v0 .. f9 v9`, values of 8 bytes (compact encoding)
 #   zset     one sorted set of 1M members: `ZADD z <score> member:NNNNNNN`, 1000 per command
 # and then reports VmRSS (/proc/<pid>/status) and INFO's used_memory for both, with the
-# ratio ferrokey / valkey (below 1 means ferrokey uses less).
+# ratio ferrokey / valkey (below 1 means ferrokey uses less), and the load time
+# (wall clock of the pipe, a rough figure on a shared machine).
 #
 # Environment: PORT_FK (7351), PORT_VK (7352), BUILD (1: cargo build --release first),
 # FERROKEY (a binary to measure instead of the build's; implies BUILD=0),
@@ -105,7 +106,7 @@ gen() {
 }
 
 echo "memory: $(valkey-server --version | cut -d' ' -f1-3), ferrokey at $FERROKEY"
-printf '%-8s %-9s %9s %12s %12s %14s\n' set server keys rss_empty rss_loaded used_memory
+printf '%-8s %-9s %9s %12s %12s %14s %8s\n' set server keys rss_empty rss_loaded used_memory load_s
 declare -A RES
 for set in "${SETS[@]}"; do
     gen "$set" > "$WORK/$set.resp"
@@ -113,17 +114,20 @@ for set in "${SETS[@]}"; do
         start "$s"
         r0=$(rss_kb "${PID[$s]}")
         port=$(port_of "$s")
+        t0=$(date +%s.%N)
         valkey-cli -p "$port" --pipe < "$WORK/$set.resp" > "$WORK/$s.pipe.log" 2>&1 \
             || { cat "$WORK/$s.pipe.log" >&2; die "loading $set into $s failed"; }
         grep -q 'errors: 0,' "$WORK/$s.pipe.log" || { cat "$WORK/$s.pipe.log" >&2; die "errors loading $set into $s"; }
+        t1=$(date +%s.%N)
         sleep "$SETTLE"
         keys=$(valkey-cli -p "$port" dbsize)
         r1=$(rss_kb "${PID[$s]}")
         um=$(used_memory "$s")
         RES[$set.$s.rss]=$r1
         RES[$set.$s.um]=${um:-0}
-        awk -v set="$set" -v s="$s" -v k="$keys" -v a="$r0" -v b="$r1" -v u="${um:-0}" 'BEGIN {
-            printf "%-8s %-9s %9d %10.1fMB %10.1fMB %12.1fMB\n", set, s, k, a / 1024, b / 1024, u / 1048576 }'
+        awk -v set="$set" -v s="$s" -v k="$keys" -v a="$r0" -v b="$r1" -v u="${um:-0}" \
+            -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN {
+            printf "%-8s %-9s %9d %10.1fMB %10.1fMB %12.1fMB %8.2f\n", set, s, k, a / 1024, b / 1024, u / 1048576, t }'
         stop "$s"
     done
 done

@@ -190,8 +190,10 @@ fn every_type_round_trips() {
         assert_eq!(restore(&mut c, &copy, &p), R::ok(), "{key}");
         assert_eq!(contents(&mut c, &copy), contents(&mut c, key), "{key}");
         assert_eq!(encoding(&mut c, &copy), encoding(&mut c, key), "{key}");
-        // DUMP of the copy is the same payload
-        assert_eq!(dump(&mut c, &copy), p, "{key}");
+        // DUMP of the copy is the same payload (tables may iterate in another order)
+        if encoding(&mut c, key) != "hashtable" {
+            assert_eq!(dump(&mut c, &copy), p, "{key}");
+        }
         match c.cmd(&format!("MEMORY USAGE {copy}")) {
             R::Int(n) => assert!(n > 0, "{key}"),
             other => panic!("MEMORY USAGE {key}: {other:?}"),

@@ -139,8 +139,45 @@ fn volatile_ttl_evicts_the_nearest_expiry_first_and_only_volatile_keys() {
         .collect();
     let first = gone[..200].iter().filter(|g| **g).count();
     let last = gone[600..].iter().filter(|g| **g).count();
-    assert!(first >= 180, "of the 200 soonest to expire {first} were evicted");
-    assert!(last <= 40, "of the 200 latest to expire {last} were evicted");
+    assert!(
+        first >= 180,
+        "of the 200 soonest to expire {first} were evicted"
+    );
+    assert!(
+        last <= 40,
+        "of the 200 latest to expire {last} were evicted"
+    );
+}
+
+#[test]
+fn volatile_policies_never_evict_persistent_keys() {
+    for policy in ["volatile-lru", "volatile-lfu", "volatile-random"] {
+        let s = TestServer::start(&[]);
+        let mut c = s.raw();
+        let limit = used_memory(&mut c) + 1024 * 1024;
+        c.cmd(&format!("CONFIG SET maxmemory {limit}"));
+        assert_eq!(
+            c.cmd(&format!("CONFIG SET maxmemory-policy {policy}")),
+            R::ok()
+        );
+        let value = vec![b'p'; 1000];
+        let persistent: Vec<String> = (0..200).map(|i| format!("keep:{i}")).collect();
+        for k in &persistent {
+            set(&mut c, k, &value);
+        }
+        for i in 0..600 {
+            let k = format!("vol:{i}");
+            let r = c.cmdv(&[b"SET", k.as_bytes(), &value, b"EX", b"100000"]);
+            assert_eq!(r, R::ok());
+        }
+        let filler = fill_until_evicted(&mut c, 300, limit, &value);
+        assert_eq!(
+            count_existing(&mut c, &persistent),
+            persistent.len(),
+            "{policy}"
+        );
+        assert_eq!(count_existing(&mut c, &filler), filler.len(), "{policy}");
+    }
 }
 
 #[test]
@@ -206,7 +243,10 @@ fn noeviction_refuses_writes_but_reads_and_deletes_work() {
     assert_eq!(c.cmd("MULTI"), R::ok());
     assert_err(&c.cmd("SET y 1"), OOM);
     assert_err(&c.cmd("GET a"), OOM);
-    assert_err(&c.cmd("EXEC"), "EXECABORT Transaction discarded because of previous errors.");
+    assert_err(
+        &c.cmd("EXEC"),
+        "EXECABORT Transaction discarded because of previous errors.",
+    );
     assert_eq!(c.cmd("MULTI"), R::ok());
     assert_err(&c.cmd("SET y 1"), OOM);
     assert_eq!(c.cmd("DISCARD"), R::ok());
@@ -225,7 +265,10 @@ fn eviction_is_announced_and_counted() {
     c.cmd("CONFIG SET notify-keyspace-events Ee");
     c.cmd("CONFIG SET maxmemory-policy allkeys-lru");
     let mut sub = s.raw();
-    assert_eq!(sub.cmd("PSUBSCRIBE __keyevent@0__:evicted").items().len(), 3);
+    assert_eq!(
+        sub.cmd("PSUBSCRIBE __keyevent@0__:evicted").items().len(),
+        3
+    );
     let mut w = s.raw();
     w.cmd("SET watched 1");
     assert_eq!(w.cmd("WATCH watched"), R::ok());
@@ -258,6 +301,8 @@ fn allkeys_lfu_keeps_frequently_read_keys() {
     let limit = base + 3 * 1024 * 1024;
     c.cmd(&format!("CONFIG SET maxmemory {limit}"));
     assert_eq!(c.cmd("CONFIG SET maxmemory-policy allkeys-lfu"), R::ok());
+    // no decay: a minute boundary during the test must not lower the counters
+    assert_eq!(c.cmd("CONFIG SET lfu-decay-time 0"), R::ok());
     let value = vec![b'f'; 1000];
     let hot: Vec<String> = (0..500).map(|i| format!("hot:{i}")).collect();
     let cold: Vec<String> = (0..500).map(|i| format!("cold:{i}")).collect();
@@ -286,8 +331,11 @@ fn object_freq_and_idletime_follow_the_policy() {
         &c.cmd("OBJECT FREQ k"),
         "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
     );
-    assert_eq!(c.cmd("OBJECT IDLETIME k"), R::Int(0));
+    // seconds on the LRU clock: at most one boundary passed since the SET
+    assert!(matches!(c.cmd("OBJECT IDLETIME k"), R::Int(0 | 1)));
     c.cmd("CONFIG SET maxmemory-policy allkeys-lfu");
+    // counters decay per elapsed minute; none here, so the counts below are exact
+    c.cmd("CONFIG SET lfu-decay-time 0");
     assert_err(
         &c.cmd("OBJECT IDLETIME k"),
         "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
@@ -320,6 +368,19 @@ fn object_freq_and_idletime_follow_the_policy() {
     assert!(matches!(c.cmd("OBJECT FREQ n"), R::Int(6 | 7)));
     c.cmd("CONFIG SET maxmemory-policy volatile-lfu");
     assert!(matches!(c.cmd("OBJECT FREQ n"), R::Int(6 | 7)));
+    // a no-touch client's reads leave the data alone, its TOUCH does not
+    c.cmd("SET q v");
+    assert_eq!(c.cmd("CLIENT NO-TOUCH ON"), R::ok());
+    for _ in 0..20 {
+        assert_eq!(c.cmd("GET q"), R::bulk("v"));
+    }
+    assert_eq!(c.cmd("OBJECT FREQ q"), R::Int(5));
+    c.cmd("TOUCH q");
+    assert_eq!(c.cmd("OBJECT FREQ q"), R::Int(6));
+    assert_eq!(c.cmd("CLIENT NO-TOUCH OFF"), R::ok());
+    c.cmd("SET r v");
+    c.cmd("GET r");
+    assert_eq!(c.cmd("OBJECT FREQ r"), R::Int(6));
 }
 
 #[test]
@@ -347,7 +408,13 @@ fn info_memory_reports_the_counted_figures() {
     c.cmd("FLUSHALL");
     let freed = used_memory(&mut c);
     assert!(freed < after - 1_500_000, "{after} -> {freed}");
-    assert_eq!(c.cmd("CONFIG GET maxmemory").items()[1], R::bulk("104857600"));
+    assert_eq!(
+        c.cmd("CONFIG GET maxmemory").items()[1],
+        R::bulk("104857600")
+    );
     assert_eq!(c.cmd("CONFIG SET maxmemory 1gb"), R::ok());
-    assert_eq!(c.cmd("CONFIG GET maxmemory").items()[1], R::bulk("1073741824"));
+    assert_eq!(
+        c.cmd("CONFIG GET maxmemory").items()[1],
+        R::bulk("1073741824")
+    );
 }

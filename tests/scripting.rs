@@ -36,7 +36,12 @@ fn lua_to_reply_conversions_resp2() {
         R::Err("ERR this is an error".into())
     );
     assert_eq!(
-        eval(&mut c, "return redis.error_reply('MY_CODE custom msg')", &[], &[]),
+        eval(
+            &mut c,
+            "return redis.error_reply('MY_CODE custom msg')",
+            &[],
+            &[]
+        ),
         R::Err("MY_CODE custom msg".into())
     );
     assert_eq!(
@@ -92,7 +97,12 @@ fn lua_to_reply_conversions_resp2() {
         R::Array(vec![R::bulk("a"), R::Int(1)])
     );
     assert_eq!(
-        eval(&mut c, "return {big_number='123456789012345678901234'}", &[], &[]),
+        eval(
+            &mut c,
+            "return {big_number='123456789012345678901234'}",
+            &[],
+            &[]
+        ),
         R::bulk("123456789012345678901234")
     );
 }
@@ -149,7 +159,12 @@ fn reply_to_lua_conversions() {
             &["l"],
             &[]
         ),
-        R::Array(vec![R::bulk("table"), R::bulk("a"), R::bulk("c"), R::Int(3)])
+        R::Array(vec![
+            R::bulk("table"),
+            R::bulk("a"),
+            R::bulk("c"),
+            R::Int(3)
+        ])
     );
     // numbers passed to commands: integers as integers, others in full precision
     assert_eq!(
@@ -169,7 +184,12 @@ fn resp3_conversions() {
     assert!(matches!(c.cmd("HELLO 3"), R::Map(_)));
     assert_eq!(c.cmd("HSET h a 1"), R::Int(1));
     assert_eq!(
-        eval(&mut c, "redis.setresp(3); return redis.call('hgetall','h')", &[], &[]),
+        eval(
+            &mut c,
+            "redis.setresp(3); return redis.call('hgetall','h')",
+            &[],
+            &[]
+        ),
         R::Map(vec![(R::bulk("a"), R::bulk("1"))])
     );
     // a RESP2 script still sees the RESP2 reply
@@ -186,7 +206,12 @@ fn resp3_conversions() {
         R::Set(vec![R::bulk("a")])
     );
     assert_eq!(
-        eval(&mut c, "return {big_number='1234567890123456789012'}", &[], &[]),
+        eval(
+            &mut c,
+            "return {big_number='1234567890123456789012'}",
+            &[],
+            &[]
+        ),
         R::BigNum("1234567890123456789012".into())
     );
     assert_eq!(
@@ -257,10 +282,7 @@ fn evalsha_and_script_cache() {
         b"ffd632c7d33e571e9f24556ebed26c3479a87130",
     ]);
     assert_eq!(exists, R::Array(vec![R::Int(1), R::Int(0)]));
-    assert_eq!(
-        c.cmdv(&[b"SCRIPT", b"SHOW", sha.as_bytes()]),
-        R::bulk(body)
-    );
+    assert_eq!(c.cmdv(&[b"SCRIPT", b"SHOW", sha.as_bytes()]), R::bulk(body));
     assert_err(&c.cmd("SCRIPT SHOW 0000"), "NOSCRIPT");
     assert_eq!(c.cmd("SCRIPT FLUSH ASYNC"), R::ok());
     assert_eq!(c.cmd("SCRIPT FLUSH SYNC"), R::ok());
@@ -403,13 +425,17 @@ fn sandbox() {
     for f in ["loadfile", "dofile", "print"] {
         let r = eval(&mut c, &format!("{f}('x')"), &[], &[]);
         assert!(
-            r.text()
-                .contains(&format!("Script attempted to access nonexistent global variable '{f}'")),
+            r.text().contains(&format!(
+                "Script attempted to access nonexistent global variable '{f}'"
+            )),
             "{r:?}"
         );
     }
     let r = eval(&mut c, "os.execute()", &[], &[]);
-    assert!(r.text().contains("attempt to call field 'execute'"), "{r:?}");
+    assert!(
+        r.text().contains("attempt to call field 'execute'"),
+        "{r:?}"
+    );
     assert_eq!(
         eval(&mut c, "return type(os.clock())", &[], &[]),
         R::bulk("number")
@@ -436,11 +462,21 @@ fn sandbox() {
         R::bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
     );
     assert_eq!(
-        eval(&mut c, "return {redis.REPL_ALL, redis.LOG_WARNING}", &[], &[]),
+        eval(
+            &mut c,
+            "return {redis.REPL_ALL, redis.LOG_WARNING}",
+            &[],
+            &[]
+        ),
         R::Array(vec![R::Int(3), R::Int(3)])
     );
     assert_eq!(
-        eval(&mut c, "redis.log(redis.LOG_WARNING, 'from a script') return 1", &[], &[]),
+        eval(
+            &mut c,
+            "redis.log(redis.LOG_WARNING, 'from a script') return 1",
+            &[],
+            &[]
+        ),
         R::Int(1)
     );
     assert_eq!(
@@ -453,7 +489,12 @@ fn sandbox() {
     );
     // SELECT inside a script does not change the caller's database
     assert_eq!(
-        eval(&mut c, "redis.call('select', 1) redis.call('set', 'indb1', 'x') return 1", &[], &[]),
+        eval(
+            &mut c,
+            "redis.call('select', 1) redis.call('set', 'indb1', 'x') return 1",
+            &[],
+            &[]
+        ),
         R::Int(1)
     );
     assert_eq!(c.cmd("EXISTS indb1"), R::Int(0));
@@ -488,7 +529,12 @@ fn libraries() {
         R::Array(vec![R::bulk("a"), R::Int(1)])
     );
     assert_eq!(
-        eval(&mut c, "return (pcall(cjson.encode, {[false]=1}))", &[], &[]),
+        eval(
+            &mut c,
+            "return (pcall(cjson.encode, {[false]=1}))",
+            &[],
+            &[]
+        ),
         R::Nil
     );
     assert_eq!(
@@ -517,7 +563,12 @@ fn libraries() {
         R::bulk("cb3fb999999999999a")
     );
     assert_eq!(
-        eval(&mut c, &hex.replace('X', "cmsgpack.pack(-1099511627776)"), &[], &[]),
+        eval(
+            &mut c,
+            &hex.replace('X', "cmsgpack.pack(-1099511627776)"),
+            &[],
+            &[]
+        ),
         R::bulk("d3ffffff0000000000")
     );
     assert_eq!(
@@ -536,14 +587,22 @@ fn read_only_scripts() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
     let r = c.cmdv(&[b"EVAL_RO", b"return redis.call('del', KEYS[1])", b"1", b"k"]);
-    assert_err(&r, "ERR Write commands are not allowed from read-only scripts.");
+    assert_err(
+        &r,
+        "ERR Write commands are not allowed from read-only scripts.",
+    );
     assert_eq!(
         c.cmdv(&[b"EVAL_RO", b"return redis.call('get', KEYS[1])", b"1", b"k"]),
         R::Nil
     );
     // a shebang without no-writes may write, but not through *_RO
     assert_eq!(
-        c.cmdv(&[b"EVAL", b"#!lua\nreturn redis.call('set', KEYS[1], 'v')", b"1", b"k"]),
+        c.cmdv(&[
+            b"EVAL",
+            b"#!lua\nreturn redis.call('set', KEYS[1], 'v')",
+            b"1",
+            b"k"
+        ]),
         R::ok()
     );
     assert_eq!(
@@ -556,7 +615,10 @@ fn read_only_scripts() {
         b"1",
         b"k",
     ]);
-    assert_err(&r, "ERR Write commands are not allowed from read-only scripts.");
+    assert_err(
+        &r,
+        "ERR Write commands are not allowed from read-only scripts.",
+    );
     assert_err(
         &c.cmdv(&[b"EVAL", b"#!lua badger=data\nreturn 1", b"0"]),
         "ERR Unknown lua shebang option: badger=data",
@@ -606,7 +668,10 @@ fn functions() {
         c.cmd("FCALL ro 1 k"),
         R::Err("ERR Write commands are not allowed from read-only scripts. script: ro, on @user_function:5.".into())
     );
-    assert_eq!(c.cmd("FCALL nosuch 0"), R::Err("ERR Function not found".into()));
+    assert_eq!(
+        c.cmd("FCALL nosuch 0"),
+        R::Err("ERR Function not found".into())
+    );
     assert_eq!(
         c.cmd("FCALL getkey x"),
         R::Err("ERR Bad number of keys provided".into())
@@ -645,7 +710,10 @@ fn functions() {
     assert_eq!(lib[3], R::bulk("LUA"));
     assert_eq!(lib[5].items().len(), 4);
     assert_eq!(lib[7], R::bulk(LIB));
-    assert_eq!(c.cmd("FUNCTION LIST LIBRARYNAME nomatch*"), R::Array(vec![]));
+    assert_eq!(
+        c.cmd("FUNCTION LIST LIBRARYNAME nomatch*"),
+        R::Array(vec![])
+    );
     let stats = c.cmd("FUNCTION STATS").items();
     assert_eq!(stats[0], R::bulk("running_script"));
     assert_eq!(stats[1], R::Nil);
@@ -660,21 +728,30 @@ fn functions() {
         other => panic!("{other:?}"),
     };
     assert_eq!(c.cmd("FUNCTION FLUSH"), R::ok());
-    assert_eq!(c.cmd("FCALL getkey 1 k"), R::Err("ERR Function not found".into()));
+    assert_eq!(
+        c.cmd("FCALL getkey 1 k"),
+        R::Err("ERR Function not found".into())
+    );
     assert_eq!(c.cmdv(&[b"FUNCTION", b"RESTORE", &dump]), R::ok());
     assert_eq!(c.cmd("FCALL getkey 1 k"), R::bulk("v"));
     assert_eq!(
         c.cmdv(&[b"FUNCTION", b"RESTORE", &dump]),
         R::Err("ERR Library mylib already exists".into())
     );
-    assert_eq!(c.cmdv(&[b"FUNCTION", b"RESTORE", &dump, b"REPLACE"]), R::ok());
+    assert_eq!(
+        c.cmdv(&[b"FUNCTION", b"RESTORE", &dump, b"REPLACE"]),
+        R::ok()
+    );
     assert_eq!(c.cmdv(&[b"FUNCTION", b"RESTORE", &dump, b"FLUSH"]), R::ok());
     assert_err(
         &c.cmdv(&[b"FUNCTION", b"RESTORE", b"garbage"]),
         "ERR DUMP payload version or checksum are wrong",
     );
     assert_eq!(c.cmd("FUNCTION DELETE mylib"), R::ok());
-    assert_eq!(c.cmd("FUNCTION DELETE mylib"), R::Err("ERR Library not found".into()));
+    assert_eq!(
+        c.cmd("FUNCTION DELETE mylib"),
+        R::Err("ERR Library not found".into())
+    );
     assert_eq!(c.cmd("FUNCTION FLUSH SYNC"), R::ok());
 }
 
@@ -724,7 +801,7 @@ fn info_counts_cached_scripts() {
 
 /// Sends an inline command and waits up to `wait` for a one-line reply.
 fn inline(s: &mut std::net::TcpStream, line: &str, wait: Duration) -> Option<String> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     s.write_all(format!("{line}\r\n").as_bytes()).ok()?;
     read_line(s, wait)
 }
@@ -799,7 +876,10 @@ fn busy_script_can_be_killed() {
         .expect("write");
     let (mut probe, _) = responsive_probe(s.port);
     let r = inline(&mut probe, "SCRIPT KILL", Duration::from_secs(5)).expect("reply");
-    assert!(r.starts_with("-UNKILLABLE Sorry the script already executed write commands"), "{r}");
+    assert!(
+        r.starts_with("-UNKILLABLE Sorry the script already executed write commands"),
+        "{r}"
+    );
     let _ = inline(&mut probe, "SHUTDOWN NOSAVE", Duration::from_secs(2));
     assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }

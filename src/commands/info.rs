@@ -793,8 +793,9 @@ fn stats(srv: &Server, o: &mut Out) {
         "evicted_scripts",
         srv.scripting.evicted.load(std::sync::atomic::Ordering::Relaxed),
     );
-    o.kv("total_eviction_exceeded_time", 0);
-    o.kv("current_eviction_exceeded_time", 0);
+    let (exceeded_total, exceeded_now) = crate::store::evict::exceeded_ms();
+    o.kv("total_eviction_exceeded_time", exceeded_total);
+    o.kv("current_eviction_exceeded_time", exceeded_now);
     o.kv("keyspace_hits", st.keyspace_hits.load(Relaxed));
     o.kv("keyspace_misses", st.keyspace_misses.load(Relaxed));
     o.kv("pubsub_channels", srv.pubsub.channel_count());

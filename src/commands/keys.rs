@@ -213,6 +213,8 @@ fn type_cmd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 fn touch(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let keys = &args[1..];
     let mut n = 0;
+    // TOUCH marks its keys as used even for a CLIENT NO-TOUCH client
+    let _touching = crate::store::evict::NoTouch::enter(false);
     {
         let db = ctx.db();
         let mut locks = db.lock_keys(keys.iter().copied());

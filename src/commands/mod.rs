@@ -7,6 +7,7 @@
 pub mod args;
 pub mod bitops;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod info;
 pub mod keys;
@@ -191,6 +192,12 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         transactions::queue(client, out, args);
         return;
     }
+    // CLIENT NO-TOUCH: this command's lookups (its nested ones too) leave keys'
+    // LRU/LFU data alone
+    let _no_touch = client
+        .info
+        .has_flag(crate::server::cflags::NO_TOUCH)
+        .then(|| crate::store::evict::NoTouch::enter(true));
     let started = quanta::Instant::now();
     let mut ctx = Ctx {
         srv,

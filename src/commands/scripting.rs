@@ -102,11 +102,14 @@ pub static COMMANDS: &[Command] = &[
 
 // ---------------------------------------------------------------- EVAL
 
+/// Key names and other arguments of a script call.
+type KeysAndArgs<'a> = (&'a [&'a [u8]], &'a [&'a [u8]]);
+
 /// Splits `script numkeys key... arg...` (from position 2) into keys and args.
 fn split_keys<'a>(
     args: &'a [&'a [u8]],
     bad_count: Option<&'static str>,
-) -> Result<(&'a [&'a [u8]], &'a [&'a [u8]]), CmdError> {
+) -> Result<KeysAndArgs<'a>, CmdError> {
     let n = match (int_arg(args[2]), bad_count) {
         (Ok(n), _) => n,
         (Err(_), Some(m)) => return Err(CmdError::err(m)),
@@ -410,7 +413,10 @@ fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, Cmd
                 .map(|(f, _)| crate::server::FunctionDef {
                     name: f.name.clone(),
                     description: f.description.clone(),
-                    flags: sflags::names(f.flags).iter().map(|s| s.to_string()).collect(),
+                    flags: sflags::names(f.flags)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                 })
                 .collect(),
         };

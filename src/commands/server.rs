@@ -521,6 +521,7 @@ fn config_resetstat(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.srv.stats.reset();
     ctx.srv.admin.reset_stats();
     ctx.srv.keyspace.reset_stats();
+    ctx.srv.pubsub.obuf_disconnections.store(0, Relaxed);
     ctx.out.ok();
     Ok(())
 }
@@ -1437,7 +1438,7 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         ("reload" | "loadaof", _) => {
             // the AOF is flushed and loaded back (no RDB: without AOF the data stays)
-            crate::persistence::debug_reload(ctx.srv).map_err(CmdError::err)?;
+            crate::persistence::debug_reload(ctx.srv, sub == "loadaof").map_err(CmdError::err)?;
             ctx.out.ok();
         }
         ("log", 3) => {

@@ -19,7 +19,7 @@ pub static COMMANDS: &[Command] = &[
         .more_keys(store_keys)
         .acl(acl::SET | acl::SORTEDSET | acl::LIST)
         .doc("generic", "1.0.0", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
-    Command::new("sort_ro", -2, READONLY, sort_ro)
+    Command::new("sort_ro", -2, READONLY | MOVABLEKEYS, sort_ro)
         .keys(1, 1, 1)
         .acl(acl::SET | acl::SORTEDSET | acl::LIST)
         .doc("generic", "7.0.0", "Returns the sorted elements of a list, a set, or a sorted set.", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
@@ -331,6 +331,11 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
             if changed {
                 ctx.dirty += n.max(1) as u64;
                 ctx.srv.key_modified(ctx.client.db, dst);
+                if n > 0 {
+                    ctx.notify(crate::pubsub::class::LIST, "sortstore", dst);
+                } else {
+                    ctx.notify(crate::pubsub::class::GENERIC, "del", dst);
+                }
             }
             ctx.out.int(n as i64);
         }

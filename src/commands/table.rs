@@ -14,6 +14,7 @@ const FAMILIES: &[&[Command]] = &[
     super::sets::COMMANDS,
     super::zsets::COMMANDS,
     super::sort::COMMANDS,
+    super::geo::COMMANDS,
     super::connection::COMMANDS,
     super::server::COMMANDS,
     super::transactions::COMMANDS,

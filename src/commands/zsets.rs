@@ -685,7 +685,7 @@ struct AddFlags {
 
 const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
 
-fn zadd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+pub(super) fn zadd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < args.len() {
@@ -965,9 +965,7 @@ fn remrange_generic(ctx: &mut Ctx, key: &[u8], r: Range) -> CmdResult {
                     _ => select(z, &r, false, 0, -1),
                 };
                 let victims: Vec<Vec<u8>> = picked.into_iter().map(|(m, _)| m.to_vec()).collect();
-                let set: std::collections::HashSet<&[u8]> =
-                    victims.iter().map(Vec::as_slice).collect();
-                z.remove_where(|m, _| set.contains(m))
+                z.remove_members(victims.iter().map(Vec::as_slice))
             }
         },
     };

@@ -194,7 +194,7 @@ fn replay(
                 let at = base_off + pos as u64;
                 let Some(cmd) = crate::commands::table::lookup(args[0]) else {
                     return Err(LoadError(format!(
-                        "Unknown command '{}' reading the append only file {name} at offset {at}",
+                        "Error reading the append only file {name} at offset {at}: unknown command '{}'",
                         String::from_utf8_lossy(args[0])
                     )));
                 };
@@ -298,21 +298,32 @@ fn replay(
     Ok(commands)
 }
 
-/// DEBUG LOADAOF / DEBUG RELOAD: the log is flushed, the keyspace emptied and loaded
-/// back from the files.
-pub fn reload(srv: &Server) -> Result<(), String> {
+/// DEBUG RELOAD (`from_disk` false) and DEBUG LOADAOF (true): the log is flushed, the
+/// keyspace emptied and loaded back from the files. RELOAD with the AOF off keeps the
+/// data as it is (there is no RDB to go through); LOADAOF loads whatever the manifest
+/// on disk names, as Valkey does.
+pub fn reload(srv: &Server, from_disk: bool) -> Result<(), String> {
     let a = aof();
-    if !a.enabled() {
+    if !a.enabled() && !from_disk {
         return Ok(());
     }
-    a.flush_sync().map_err(|e| e.to_string())?;
-    let m = a.st.lock().manifest.clone();
-    let (dir, _) = paths(srv);
+    if a.enabled() {
+        a.flush_sync().map_err(|e| e.to_string())?;
+    }
+    let (dir, prefix) = paths(srv);
+    let m = if a.enabled() {
+        a.st.lock().manifest.clone()
+    } else {
+        super::rewrite::read_manifest(&dir, &prefix).unwrap_or_default()
+    };
     for d in srv.keyspace.dbs() {
         drop(d.flush());
     }
     a.loading.store(true, std::sync::atomic::Ordering::SeqCst);
     let r = load_dir(srv, &dir, &m);
     a.loading.store(false, std::sync::atomic::Ordering::SeqCst);
-    r.map_err(|e| e.0)
+    r.map_err(|e| {
+        warn!(error = %e, "DEBUG LOADAOF failed");
+        "Error trying to load the AOF files, check server logs.".to_string()
+    })
 }

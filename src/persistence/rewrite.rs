@@ -262,6 +262,9 @@ fn rewrite(srv: &Server, gate_held: bool) -> Result<(), String> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         let now = crate::store::now_ms();
+        if srv.config.get_bool("aof-timestamp-enabled") {
+            w.write_all(format!("#TS:{}\r\n", now / 1000).as_bytes())?;
+        }
         let mut keys = 0;
         for db in 0..srv.keyspace.db_count() {
             keys += dump_db(srv, db, &mut w, now)?;

@@ -687,6 +687,54 @@ mod tests {
     }
 
     #[test]
+    fn output_limits_close_subscribers() {
+        let ps = PubSub::default();
+        let msg = [b'x'; 100];
+        // the hard limit closes at once
+        let a = client(1);
+        let hard = Limits {
+            hard: 150,
+            soft: 0,
+            soft_secs: 0.0,
+        };
+        ps.deliver(&a, &msg, &hard);
+        assert!(!a.killed.load(Relaxed));
+        ps.deliver(&a, &msg, &hard);
+        assert!(a.killed.load(Relaxed));
+        // a closing subscriber gets nothing more queued
+        ps.deliver(&a, &msg, &hard);
+        assert_eq!(a.outbox.bytes(), 200);
+        assert_eq!(ps.obuf_disconnections.load(Relaxed), 1);
+
+        // the soft limit tolerates a while, then closes
+        let b = client(2);
+        let soft = Limits {
+            hard: 0,
+            soft: 150,
+            soft_secs: 0.05,
+        };
+        ps.deliver(&b, &msg, &soft);
+        ps.deliver(&b, &msg, &soft);
+        assert!(!b.killed.load(Relaxed));
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        ps.deliver(&b, &msg, &soft);
+        assert!(b.killed.load(Relaxed));
+
+        // going back under the soft limit resets the clock
+        let c = client(3);
+        ps.deliver(&c, &msg, &soft);
+        ps.deliver(&c, &msg, &soft);
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let mut sink = Vec::new();
+        c.outbox.drain_into(&mut sink);
+        ps.deliver(&c, &msg, &soft);
+        ps.deliver(&c, &msg, &soft);
+        assert!(!c.killed.load(Relaxed));
+        ps.client_gone(&c);
+        assert_eq!(ps.soft_len.load(Relaxed), 1);
+    }
+
+    #[test]
     fn unsubscribe_all_keeps_order() {
         let ps = PubSub::default();
         let a = client(7);

@@ -35,12 +35,7 @@ fn arg(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<i32> {
     }
 }
 
-fn fold(
-    lua: &Lua,
-    t: &Table,
-    name: &'static str,
-    f: fn(i32, i32) -> i32,
-) -> mlua::Result<()> {
+fn fold(lua: &Lua, t: &Table, name: &'static str, f: fn(i32, i32) -> i32) -> mlua::Result<()> {
     t.raw_set(
         name,
         lua.create_function(move |_, args: MultiValue| {
@@ -76,9 +71,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.raw_set(
         "bswap",
-        lua.create_function(|_, args: MultiValue| {
-            Ok(arg(&args, 0, "bswap")?.swap_bytes() as f64)
-        })?,
+        lua.create_function(|_, args: MultiValue| Ok(arg(&args, 0, "bswap")?.swap_bytes() as f64))?,
     )?;
     fold(lua, &t, "band", |a, b| a & b)?;
     fold(lua, &t, "bor", |a, b| a | b)?;

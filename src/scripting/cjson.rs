@@ -270,7 +270,9 @@ impl Parser<'_> {
         let txt = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("");
         let lower = txt.to_ascii_lowercase();
         let v = match lower.as_str() {
-            "nan" | "-nan" | "inf" | "-inf" | "infinity" | "-infinity" if st.decode_invalid_numbers => {
+            "nan" | "-nan" | "inf" | "-inf" | "infinity" | "-infinity"
+                if st.decode_invalid_numbers =>
+            {
                 lower.trim_start_matches('-').parse::<f64>().ok().map(|x| {
                     if lower.starts_with('-') {
                         -x
@@ -334,7 +336,9 @@ impl Parser<'_> {
                             {
                                 self.pos += 2;
                                 if let Some(lo) = self.hex4() {
-                                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                                    cp = 0x10000
+                                        + ((cp - 0xD800) << 10)
+                                        + (lo.wrapping_sub(0xDC00) & 0x3FF);
                                 }
                             }
                             let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');

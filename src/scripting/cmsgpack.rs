@@ -45,7 +45,7 @@ fn pack_int(out: &mut Vec<u8>, n: i64) {
 }
 
 fn pack_number(out: &mut Vec<u8>, n: f64) {
-    if n.fract() == 0.0 && n >= -9.223_372_036_854_776e18 && n < 9.223_372_036_854_776e18 {
+    if n.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
         pack_int(out, n as i64);
     } else if (n as f32) as f64 == n || n.is_nan() {
         out.push(0xca);
@@ -122,12 +122,14 @@ fn pack_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
                     }
                 }
                 None => {
-                    let pairs: Vec<(Value, Value)> =
-                        t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-                    pack_len(out, pairs.len(), 0x80, 16, 0xde, 0xdf);
-                    for (k, v) in &pairs {
-                        pack_value(out, k, level + 1)?;
-                        pack_value(out, v, level + 1)?;
+                    // counted, then packed entry by entry: values referring to
+                    // Lua objects must not all be held at once
+                    let n = t.pairs::<Value, Value>().count();
+                    pack_len(out, n, 0x80, 16, 0xde, 0xdf);
+                    for pair in t.pairs::<Value, Value>() {
+                        let (k, v) = pair?;
+                        pack_value(out, &k, level + 1)?;
+                        pack_value(out, &v, level + 1)?;
                     }
                 }
             }

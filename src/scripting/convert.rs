@@ -54,6 +54,9 @@ fn parse(lua: &Lua, raw: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
     if *pos >= raw.len() {
         return Ok(Value::Nil);
     }
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::RuntimeError("reached lua stack limit".into()));
+    }
     let tag = raw[*pos];
     *pos += 1;
     let l = line(raw, pos);
@@ -66,7 +69,9 @@ fn parse(lua: &Lua, raw: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
             if n < 0 {
                 return Ok(Value::Boolean(false));
             }
-            Ok(Value::String(lua.create_string(bulk(raw, pos, n as usize))?))
+            Ok(Value::String(
+                lua.create_string(bulk(raw, pos, n as usize))?,
+            ))
         }
         b'*' | b'>' => {
             let n = num(l);
@@ -229,38 +234,34 @@ fn table_to_reply(t: &Table, out: &mut Reply, script_resp3: bool, depth: usize) 
             return;
         }
     }
+    // Entries are counted first and converted in a second pass: a value that refers
+    // to a Lua object pins a slot of the interpreter's limited reference stack, so
+    // they must not all be held at once.
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
-        out.map(pairs.len());
-        for (k, v) in &pairs {
-            lua_to_reply(k, out, script_resp3, depth + 1);
-            lua_to_reply(v, out, script_resp3, depth + 1);
+        let n = m.pairs::<Value, Value>().count();
+        out.map(n);
+        for (k, v) in m.pairs::<Value, Value>().flatten() {
+            lua_to_reply(&k, out, script_resp3, depth + 1);
+            lua_to_reply(&v, out, script_resp3, depth + 1);
         }
         return;
     }
-    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .filter_map(|p| p.ok().map(|(k, _)| k))
-            .collect();
-        out.set(keys.len());
-        for k in &keys {
-            lua_to_reply(k, out, script_resp3, depth + 1);
+    if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
+        let n = set.pairs::<Value, Value>().count();
+        out.set(n);
+        for (k, _) in set.pairs::<Value, Value>().flatten() {
+            lua_to_reply(&k, out, script_resp3, depth + 1);
         }
         return;
     }
     // an array, up to the first nil
-    let mut items = Vec::new();
-    let mut i = 1usize;
-    loop {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
-        }
-        i += 1;
+    let mut n = 0usize;
+    while !matches!(t.raw_get::<Value>(n + 1), Ok(Value::Nil) | Err(_)) {
+        n += 1;
     }
-    out.array(items.len());
-    for v in &items {
-        lua_to_reply(v, out, script_resp3, depth + 1);
+    out.array(n);
+    for i in 1..=n {
+        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+        lua_to_reply(&v, out, script_resp3, depth + 1);
     }
 }

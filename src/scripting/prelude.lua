@@ -222,16 +222,26 @@ G.load = function(fn, name)
   end
   return f, e
 end
+-- a killed script must stop: its error goes through every pcall and xpcall
+local killed = R.killed
 G.pcall = function(f, ...)
   local res = pack(rawpcall(f, ...))
   if not res[1] then
     local e = res[2]
+    local k = killed()
+    if k then error({ err = k }, 0) end
     if type(e) == 'table' and type(e.err) == 'string' then
       return false, e.err
     elseif type(e) == 'userdata' then
       return false, (R.errtext(e))
     end
   end
+  return unpack(res, 1, res.n)
+end
+G.xpcall = function(f, h)
+  local res = pack(xpcall(f, h))
+  local k = not res[1] and killed()
+  if k then error({ err = k }, 0) end
   return unpack(res, 1, res.n)
 end
 G.print, G.dofile, G.loadfile, G.debug, G.module, G.require, G.io, G.package = nil, nil, nil, nil, nil, nil, nil, nil

@@ -17,6 +17,8 @@ const PRELUDE: &str = include_str!("prelude.lua");
 const EVAL_CACHE_MAX: usize = 500;
 /// Instructions between two checks for SCRIPT KILL and the load timeout.
 const HOOK_EVERY: u32 = 100_000;
+/// Scripts between two rounds of garbage collection steps (and steps per round).
+const GC_EVERY: u64 = 50;
 /// FUNCTION LOAD code must finish registering within this.
 const LOAD_TIMEOUT_MS: u128 = 500;
 
@@ -62,6 +64,8 @@ pub struct Vm {
     libs: HashMap<String, HashMap<String, Func>>,
     /// function name -> library
     func_lib: HashMap<String, String>,
+    /// Scripts run, for the periodic garbage collection steps.
+    runs: u64,
 }
 
 // ---------------------------------------------------------------- run context
@@ -82,6 +86,9 @@ thread_local! {
     static CURRENT: Cell<*mut RunCtx<'static>> = const { Cell::new(std::ptr::null_mut()) };
     /// Deadline of the FUNCTION LOAD running on this thread.
     static LOADING: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
+    /// The running script was told to stop: pcall must not swallow that.
+    /// Holds whether it is an EVAL script.
+    static KILLED: Cell<Option<bool>> = const { Cell::new(None) };
     /// rand48 state behind math.random (Valkey's own, so sequences match).
     static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
 }
@@ -132,11 +139,7 @@ fn error_message(e: &mlua::Error) -> (String, bool) {
 
 fn rand48_next() -> i32 {
     RAND48.with(|s| {
-        let x = s
-            .get()
-            .wrapping_mul(0x5_DEEC_E66D)
-            .wrapping_add(0xB)
-            & 0xFFFF_FFFF_FFFF;
+        let x = s.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
         s.set(x);
         (x >> 17) as i32
     })
@@ -196,7 +199,10 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 /// `server.call` / `server.pcall`: returns (reply, error table or nil).
 fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.is_empty() {
-        let e = err_table(lua, "ERR Please specify at least one argument for this call")?;
+        let e = err_table(
+            lua,
+            "ERR Please specify at least one argument for this call",
+        )?;
         return Ok((e.clone(), e));
     }
     let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
@@ -220,7 +226,13 @@ fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
                     "ERR Wrong number of args calling command from script",
                 ))
             }
-            None => return Err(reject(ctx.srv, None, "ERR Unknown command called from script")),
+            None => {
+                return Err(reject(
+                    ctx.srv,
+                    None,
+                    "ERR Unknown command called from script",
+                ))
+            }
         };
         if cmd.has(flags::NOSCRIPT) {
             return Err(reject(
@@ -292,7 +304,10 @@ fn over_maxmemory(_srv: &Server) -> bool {
 
 fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.len() != 1 {
-        return Ok((Value::Nil, Value::String(lua_str("ERR wrong number of arguments")?)));
+        return Ok((
+            Value::Nil,
+            Value::String(lua_str("ERR wrong number of arguments")?),
+        ));
     }
     let b = match &args[0] {
         Value::String(s) => s.as_bytes().to_vec(),
@@ -398,7 +413,9 @@ fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> 
     if args.is_empty() {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR Please specify at least one argument for this call")?),
+            Value::String(lua_str(
+                "ERR Please specify at least one argument for this call",
+            )?),
         ));
     }
     let mut owned = Vec::new();
@@ -408,7 +425,9 @@ fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> 
             None => {
                 return Ok((
                     Value::Nil,
-                    Value::String(lua_str("ERR Command arguments must be strings or integers")?),
+                    Value::String(lua_str(
+                        "ERR Command arguments must be strings or integers",
+                    )?),
                 ))
             }
         }
@@ -417,7 +436,9 @@ fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> 
     if lookup_for_script(&argv).is_none() {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR Invalid command passed to server.acl_check_cmd()")?),
+            Value::String(lua_str(
+                "ERR Invalid command passed to server.acl_check_cmd()",
+            )?),
         ));
     }
     // every user may run every command until ACLs exist
@@ -428,15 +449,13 @@ fn lua_random(_: &Lua, args: MultiValue) -> mlua::Result<f64> {
     const MAX: i64 = i32::MAX as i64;
     let r = (rand48_next() as i64 % MAX) as f64 / MAX as f64;
     let int_arg = |i: usize| -> mlua::Result<i64> {
-        lua_number(&args[i])
-            .map(|n| n as i64)
-            .ok_or_else(|| {
-                mlua::Error::RuntimeError(format!(
-                    "bad argument #{} to 'random' (number expected, got {})",
-                    i + 1,
-                    args[i].type_name()
-                ))
-            })
+        lua_number(&args[i]).map(|n| n as i64).ok_or_else(|| {
+            mlua::Error::RuntimeError(format!(
+                "bad argument #{} to 'random' (number expected, got {})",
+                i + 1,
+                args[i].type_name()
+            ))
+        })
     };
     match args.len() {
         0 => Ok(r),
@@ -459,13 +478,17 @@ fn lua_random(_: &Lua, args: MultiValue) -> mlua::Result<f64> {
             }
             Ok((r * (u - l + 1) as f64).floor() + l as f64)
         }
-        _ => Err(mlua::Error::RuntimeError("wrong number of arguments".into())),
+        _ => Err(mlua::Error::RuntimeError(
+            "wrong number of arguments".into(),
+        )),
     }
 }
 
 fn lua_randomseed(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     let seed = args.front().and_then(lua_number).ok_or_else(|| {
-        mlua::Error::RuntimeError("bad argument #1 to 'randomseed' (number expected, got no value)".into())
+        mlua::Error::RuntimeError(
+            "bad argument #1 to 'randomseed' (number expected, got no value)".into(),
+        )
     })?;
     rand48_seed(seed as i64 as i32);
     Ok(())
@@ -477,6 +500,12 @@ fn lua_errtext(_: &Lua, v: Value) -> mlua::Result<(String, bool)> {
         Value::String(s) => (s.to_string_lossy(), false),
         other => (format!("{other:?}"), false),
     })
+}
+
+/// The error a killed script ends with.
+fn kill_message(eval: bool) -> String {
+    let what = if eval { "SCRIPT" } else { "FUNCTION" };
+    format!("ERR Script killed by user with {what} KILL.")
 }
 
 /// True if the peer of socket `fd` has closed its side.
@@ -516,10 +545,10 @@ fn hook(_: &Lua, _: &mlua::debug::Debug) -> mlua::Result<VmState> {
         (kill, ctx.eval)
     });
     if let Some((true, eval)) = state {
-        let what = if eval { "SCRIPT" } else { "FUNCTION" };
-        let msg = format!("Script killed by user with {what} KILL.");
-        tracing::info!("{msg}");
-        return Err(raw_error(format!("ERR {msg}")));
+        KILLED.with(|k| k.set(Some(eval)));
+        let msg = kill_message(eval);
+        tracing::info!("{}", &msg[4..]);
+        return Err(raw_error(msg));
     }
     Ok(VmState::Continue)
 }
@@ -539,7 +568,9 @@ fn raising(
             Value::String(s) => Err(raw_error(s.to_string_lossy())),
             Value::Table(t) => {
                 let m: Option<mlua::LuaString> = t.raw_get("err")?;
-                Err(raw_error(m.map(|m| m.to_string_lossy()).unwrap_or_default()))
+                Err(raw_error(
+                    m.map(|m| m.to_string_lossy()).unwrap_or_default(),
+                ))
             }
             _ => Err(raw_error("ERR unknown error")),
         }
@@ -573,6 +604,10 @@ impl Vm {
         r.raw_set("randomseed", lua.create_function(lua_randomseed)?)?;
         r.raw_set("errtext", lua.create_function(lua_errtext)?)?;
         r.raw_set(
+            "killed",
+            lua.create_function(|_, ()| Ok(KILLED.with(|k| k.get()).map(kill_message)))?,
+        )?;
+        r.raw_set(
             "valid_flag",
             lua.create_function(|_, f: mlua::LuaString| {
                 Ok(sflags::by_name(&f.to_string_lossy()).is_some())
@@ -596,7 +631,10 @@ impl Vm {
             c.raw_set(k, v)?;
         }
         c.raw_set("REDIS_VERSION", crate::server::REDIS_VERSION)?;
-        c.raw_set("REDIS_VERSION_NUM", version_num(crate::server::REDIS_VERSION))?;
+        c.raw_set(
+            "REDIS_VERSION_NUM",
+            version_num(crate::server::REDIS_VERSION),
+        )?;
         c.raw_set("VALKEY_VERSION", crate::server::VALKEY_VERSION)?;
         c.raw_set(
             "VALKEY_VERSION_NUM",
@@ -623,6 +661,7 @@ impl Vm {
             script_bytes: 0,
             libs: HashMap::new(),
             func_lib: HashMap::new(),
+            runs: 0,
         })
     }
 
@@ -813,12 +852,7 @@ impl Vm {
             }
         }
         let read_only = ro || (!compat && flags & sflags::NO_WRITES != 0);
-        let info = Arc::new(ClientInfo::new(
-            0,
-            "lua".into(),
-            String::new(),
-            -1,
-        ));
+        let info = Arc::new(ClientInfo::new(0, "lua".into(), String::new(), -1));
         let mut client = Client::new(info, true);
         client.origin = Origin::Script;
         client.db = ctx.client.db;
@@ -831,21 +865,31 @@ impl Vm {
             eval,
             caller_fd: ctx.client.info.fd,
         };
-        let p = &mut rctx as *mut RunCtx<'_> as *mut RunCtx<'static>;
+        let p = (&mut rctx as *mut RunCtx<'_>).cast::<RunCtx<'static>>();
+        KILLED.with(|k| k.set(None));
         CURRENT.with(|c| c.set(p));
         let guard = CurrentGuard;
         let run = &srv.scripting.run;
         run.start(srv.mono_ms(), eval, name, cmdline);
         let hooked = srv.config.get_i64("busy-reply-threshold") > 0;
         if hooked {
-            let _ = self.lua.set_hook(
-                HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-                hook,
-            );
+            let _ = self
+                .lua
+                .set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook);
         }
         let res = call(&self.lua);
         if hooked {
             self.lua.remove_hook();
+        }
+        // a few collection steps every so often keep garbage from piling up between
+        // the collector's own (rarer, longer) cycles
+        self.runs += 1;
+        if self.runs.is_multiple_of(GC_EVERY) {
+            for _ in 0..GC_EVERY {
+                if self.lua.gc_step().unwrap_or(true) {
+                    break;
+                }
+            }
         }
         let script_resp3 = rctx.client.resp == 3;
         drop(guard);
@@ -886,13 +930,13 @@ impl Vm {
         self.begin_load.call::<()>(()).map_err(|e| e.to_string())?;
         LOADING.with(|l| {
             l.set(Some(
-                std::time::Instant::now() + std::time::Duration::from_millis(LOAD_TIMEOUT_MS as u64),
+                std::time::Instant::now()
+                    + std::time::Duration::from_millis(LOAD_TIMEOUT_MS as u64),
             ))
         });
-        let _ = self.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            hook,
-        );
+        let _ = self
+            .lua
+            .set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook);
         let res = self.load_pcall.call::<MultiValue>(f);
         self.lua.remove_hook();
         LOADING.with(|l| l.set(None));
@@ -933,7 +977,10 @@ impl Vm {
             let cb: Function = t.raw_get("callback").map_err(|e| e.to_string())?;
             let desc: Option<String> = t.raw_get("desc").map_err(|e| e.to_string())?;
             let mut fl = 0;
-            if let Some(ft) = t.raw_get::<Option<Table>>("flags").map_err(|e| e.to_string())? {
+            if let Some(ft) = t
+                .raw_get::<Option<Table>>("flags")
+                .map_err(|e| e.to_string())?
+            {
                 for s in ft.sequence_values::<String>() {
                     fl |= s.ok().and_then(|s| sflags::by_name(&s)).unwrap_or(0);
                 }

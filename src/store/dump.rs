@@ -38,6 +38,7 @@ pub const RDB_TYPE_SET: u8 = 2;
 pub const RDB_TYPE_ZSET: u8 = 3;
 pub const RDB_TYPE_HASH: u8 = 4;
 pub const RDB_TYPE_ZSET_2: u8 = 5;
+pub const RDB_TYPE_HASH_ZIPMAP: u8 = 9;
 pub const RDB_TYPE_LIST_ZIPLIST: u8 = 10;
 pub const RDB_TYPE_SET_INTSET: u8 = 11;
 pub const RDB_TYPE_ZSET_ZIPLIST: u8 = 12;
@@ -909,6 +910,16 @@ pub fn read_value(t: u8, r: &mut Reader, lim: &Limits) -> Result<OwnedValue, Dum
             Object::ZSet(ZSet::from_entries(entries, z))
         }
         RDB_TYPE_HASH => Object::Hash(read_hash(r, lim)?),
+        RDB_TYPE_HASH_ZIPMAP => {
+            let blob = r.string()?;
+            let items = zipmap_items(&blob)?;
+            let pairs = distinct_pairs(items)?;
+            // this old format converts by both count and length, as in Valkey
+            let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max();
+            let compact = pairs.len() <= lim.hash.max_entries
+                && longest.unwrap_or(0) <= lim.hash.max_value;
+            Object::Hash(Hash::from_pairs(pairs, compact))
+        }
         RDB_TYPE_HASH_LISTPACK | RDB_TYPE_HASH_ZIPLIST => {
             let blob = r.string()?;
             let items = if t == RDB_TYPE_HASH_LISTPACK {
@@ -1014,7 +1025,6 @@ fn read_set(r: &mut Reader, lim: &Limits) -> Result<Set, DumpError> {
         SetEnc::Ints
     };
     let mut members: Vec<Box<[u8]>> = Vec::with_capacity(capacity(n, r));
-    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(capacity(n, r));
     let (mut maxlen, mut sumlen) = (0usize, 0usize);
     for i in 0..n as usize {
         let m = r.string()?.into_boxed_slice();
@@ -1033,11 +1043,9 @@ fn read_set(r: &mut Reader, lim: &Limits) -> Result<Set, DumpError> {
         if enc == SetEnc::Pack && !(i < l.listpack_entries && m.len() <= l.listpack_value) {
             enc = SetEnc::Table;
         }
-        if !seen.insert(m.clone()) {
-            return Err(DumpError::BadFormat);
-        }
         members.push(m);
     }
+    no_duplicates(members.iter().map(|m| &m[..]), members.len())?;
     Ok(match enc {
         SetEnc::Ints => {
             let mut ints: Vec<i64> = members
@@ -1060,7 +1068,6 @@ fn read_zset(r: &mut Reader, binary: bool, lim: &Limits) -> Result<ZSet, DumpErr
         return Err(DumpError::BadFormat);
     }
     let mut entries = Vec::with_capacity(capacity(n, r));
-    let mut seen: HashSet<Vec<u8>> = HashSet::with_capacity(capacity(n, r));
     for _ in 0..n {
         let m = r.string()?;
         let score = if binary {
@@ -1068,11 +1075,12 @@ fn read_zset(r: &mut Reader, binary: bool, lim: &Limits) -> Result<ZSet, DumpErr
         } else {
             r.text_double()?
         };
-        if score.is_nan() || !seen.insert(m.clone()) {
+        if score.is_nan() {
             return Err(DumpError::BadFormat);
         }
         entries.push((m, score));
     }
+    no_duplicates(entries.iter().map(|e| &e.0[..]), entries.len())?;
     let total: usize = entries.iter().map(|(m, _)| m.len()).sum();
     let mut z = lim.zset;
     if total > LISTPACK_MAX_SAFETY {
@@ -1089,7 +1097,6 @@ fn read_hash(r: &mut Reader, lim: &Limits) -> Result<Hash, DumpError> {
     }
     let mut compact = n <= lim.hash.max_entries as u64;
     let mut pairs = Vec::with_capacity(capacity(n, r));
-    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(capacity(n, r));
     let mut total = 0usize;
     for _ in 0..n {
         let f = r.string()?.into_boxed_slice();
@@ -1101,11 +1108,9 @@ fn read_hash(r: &mut Reader, lim: &Limits) -> Result<Hash, DumpError> {
         {
             compact = false;
         }
-        if !seen.insert(f.clone()) {
-            return Err(DumpError::BadFormat);
-        }
         pairs.push((f, v));
     }
+    no_duplicates(pairs.iter().map(|p| &p.0[..]), pairs.len())?;
     Ok(Hash::from_pairs(pairs, compact))
 }
 
@@ -1157,34 +1162,34 @@ impl Item<'_> {
 /// Set members from blob items, refusing duplicates (compared as text, as Valkey's
 /// sanitizer does).
 fn distinct(items: Vec<Item>) -> Result<Vec<Box<[u8]>>, DumpError> {
-    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(items.len());
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        let m: Box<[u8]> = i.to_vec().into();
-        if !seen.insert(m.clone()) {
-            return Err(DumpError::BadFormat);
-        }
-        out.push(m);
-    }
+    let out: Vec<Box<[u8]>> = items.into_iter().map(|i| i.to_vec().into()).collect();
+    no_duplicates(out.iter().map(|m| &m[..]), out.len())?;
     Ok(out)
 }
 
 /// Field/value pairs from blob items: an even count and no repeated field.
 #[allow(clippy::type_complexity)]
 fn distinct_pairs(items: Vec<Item>) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, DumpError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(DumpError::BadFormat);
     }
-    let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(items.len() / 2);
-    let mut out = Vec::with_capacity(items.len() / 2);
-    for pair in items.chunks_exact(2) {
-        let f: Box<[u8]> = pair[0].to_vec().into();
-        if !seen.insert(f.clone()) {
+    let out: Vec<(Box<[u8]>, Box<[u8]>)> = items
+        .chunks_exact(2)
+        .map(|p| (p[0].to_vec().into(), p[1].to_vec().into()))
+        .collect();
+    no_duplicates(out.iter().map(|p| &p.0[..]), out.len())?;
+    Ok(out)
+}
+
+/// Refuses a repeated member or field: the store's values never hold one.
+fn no_duplicates<'a>(items: impl Iterator<Item = &'a [u8]>, n: usize) -> Result<(), DumpError> {
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(n);
+    for m in items {
+        if !seen.insert(m) {
             return Err(DumpError::BadFormat);
         }
-        out.push((f, pair[1].to_vec().into()));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Little-endian fixed-width integer at `at`, or None past the end.
@@ -1310,6 +1315,59 @@ fn intset_values(blob: &[u8]) -> Result<Vec<i64>, DumpError> {
         out.push(v);
     }
     Ok(out)
+}
+
+/// The fields and values of a zipmap (hashes in RDB files of Redis 2.4 and older),
+/// checked as Valkey's deep `zipmapValidateIntegrity`: a count byte (254 when it does
+/// not fit), then per pair a length (one byte below 254, else 254 and four more), the
+/// field, a length, a byte of free space, the value and that much padding; 255 ends it.
+fn zipmap_items(zm: &[u8]) -> Result<Vec<Item<'_>>, DumpError> {
+    zipmap_parse(zm).ok_or(DumpError::BadFormat)
+}
+
+fn zipmap_parse(zm: &[u8]) -> Option<Vec<Item<'_>>> {
+    const BIGLEN: u8 = 254;
+    const END: u8 = 255;
+    if zm.len() < 2 || zm[zm.len() - 1] != END {
+        return None;
+    }
+    let end = zm.len() - 1;
+    // (bytes of the length, the length) at `p`, which is inside the blob
+    let length_at = |p: usize| -> Option<(usize, usize)> {
+        if zm[p] < BIGLEN {
+            Some((1, zm[p] as usize))
+        } else {
+            Some((5, u32::from_le_bytes(le_bytes(zm, p + 1)?) as usize))
+        }
+    };
+    let mut items = Vec::new();
+    let mut p = 1;
+    while zm[p] != END {
+        let (s, flen) = length_at(p)?;
+        let field = p.checked_add(s)?;
+        p = field.checked_add(flen)?;
+        if p > end {
+            return None;
+        }
+        let (s, vlen) = length_at(p)?;
+        p = p.checked_add(s)?;
+        if p > end {
+            return None;
+        }
+        let free = zm[p] as usize;
+        let value = p + 1;
+        p = value.checked_add(vlen)?.checked_add(free)?;
+        if p > end {
+            return None;
+        }
+        items.push(Item::Str(&zm[field..field + flen]));
+        items.push(Item::Str(&zm[value..value + vlen]));
+    }
+    let count = items.len() / 2;
+    if count == 0 || (zm[0] != BIGLEN && zm[0] as usize != count) {
+        return None;
+    }
+    Some(items)
 }
 
 /// Ziplist header: total bytes, offset of the last entry (u32 each), count (u16).
@@ -1915,6 +1973,16 @@ mod collection_tests {
             panic!("not a list")
         };
         assert_eq!(back.encoding(), "listpack");
+        // the fallback layout covers every element, large ones in plain nodes
+        let big = vec![b'b'; 10000];
+        let mixed: Vec<&[u8]> = (0..2000)
+            .map(|i| if i % 500 == 0 { &big[..] } else { &b"elem"[..] })
+            .collect();
+        let l = list_of(-2, &mixed);
+        let nodes = fallback_nodes(&l);
+        assert_eq!(nodes.iter().map(|n| n.0).sum::<usize>(), 2000);
+        assert_eq!(nodes.iter().filter(|n| n.1).count(), 4);
+        assert!(nodes.iter().all(|n| !n.1 || n.0 == 1));
     }
 
     #[test]

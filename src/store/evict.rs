@@ -87,7 +87,10 @@ impl Policy {
     pub fn volatile_only(self) -> bool {
         matches!(
             self,
-            Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
         )
     }
 
@@ -103,9 +106,6 @@ static SAMPLES: AtomicU32 = AtomicU32::new(5);
 static TENACITY: AtomicU32 = AtomicU32::new(10);
 static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
-/// Set when a pass stopped on its time budget with memory still over the limit: the
-/// cron goes on evicting (Valkey's eviction time proc).
-static UNFINISHED: AtomicBool = AtomicBool::new(false);
 /// A cron eviction pass is under way on a blocking thread.
 static CRON_BUSY: AtomicBool = AtomicBool::new(false);
 
@@ -163,11 +163,9 @@ fn lfu_elapsed(ldt: u32, now_min: u32) -> u32 {
 pub fn lfu_counter(clock: u32, now_ms: i64) -> u32 {
     let (ldt, counter) = (clock >> 8, clock & 0xff);
     let decay = LFU_DECAY_TIME.load(Relaxed);
-    let periods = if decay > 0 {
-        lfu_elapsed(ldt, lfu_minutes(now_ms)) / decay
-    } else {
-        0
-    };
+    let periods = lfu_elapsed(ldt, lfu_minutes(now_ms))
+        .checked_div(decay)
+        .unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
@@ -196,10 +194,35 @@ pub fn initial_clock(now_ms: i64) -> u32 {
     }
 }
 
+thread_local! {
+    /// Set while a command of a CLIENT NO-TOUCH client runs (nested commands of its
+    /// scripts and transactions included): lookups leave LRU/LFU data alone.
+    static NO_TOUCH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets this thread's no-touch state until the guard is dropped, which restores the
+/// previous one.
+pub struct NoTouch(bool);
+
+impl NoTouch {
+    pub fn enter(on: bool) -> NoTouch {
+        NoTouch(NO_TOUCH.with(|c| c.replace(on)))
+    }
+}
+
+impl Drop for NoTouch {
+    fn drop(&mut self) {
+        NO_TOUCH.with(|c| c.set(self.0));
+    }
+}
+
 /// Marks an entry as accessed now: a new access time under LRU, a decayed and then
-/// logarithmically incremented counter under LFU.
+/// logarithmically incremented counter under LFU. Nothing for a no-touch client.
 #[inline]
 pub fn touch(n: &mut Node, now_ms: i64) {
+    if NO_TOUCH.with(|c| c.get()) {
+        return;
+    }
     if lfu() {
         let c = lfu_log_incr(lfu_counter(n.lru(), now_ms));
         n.set_lru((lfu_minutes(now_ms) << 8) | c);
@@ -283,7 +306,55 @@ fn time_limit(tenacity: u32) -> Duration {
 pub fn perform(srv: &Server) -> Outcome {
     let out = perform_for(srv, time_limit(TENACITY.load(Relaxed)));
     PRE_COMMAND_OOM.with(|c| c.set(out == Outcome::Fail));
+    note_exceeded(out);
     out
+}
+
+/// Process-relative microseconds at which memory was first found over the limit and
+/// not yet back under it (0: within the limit), and the sum of such periods: INFO's
+/// `current_eviction_exceeded_time` and `total_eviction_exceeded_time`.
+static EXCEEDED_SINCE_US: AtomicU64 = AtomicU64::new(0);
+static EXCEEDED_TOTAL_US: AtomicU64 = AtomicU64::new(0);
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+fn mono_us() -> u64 {
+    EPOCH.elapsed().as_micros() as u64 + 1
+}
+
+fn note_exceeded(out: Outcome) {
+    let since = EXCEEDED_SINCE_US.load(Relaxed);
+    if out == Outcome::Ok {
+        // only the thread that clears the mark adds the period to the total
+        let cleared = since != 0
+            && EXCEEDED_SINCE_US
+                .compare_exchange(since, 0, Relaxed, Relaxed)
+                .is_ok();
+        if cleared {
+            EXCEEDED_TOTAL_US.fetch_add(mono_us().saturating_sub(since), Relaxed);
+        }
+    } else if since == 0 {
+        EXCEEDED_SINCE_US.store(mono_us(), Relaxed);
+    }
+}
+
+/// (total, current) time spent over the limit, in milliseconds.
+pub fn exceeded_ms() -> (u64, u64) {
+    let since = EXCEEDED_SINCE_US.load(Relaxed);
+    let current = if since == 0 {
+        0
+    } else {
+        mono_us().saturating_sub(since)
+    };
+    (
+        (EXCEEDED_TOTAL_US.load(Relaxed) + current) / 1000,
+        current / 1000,
+    )
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset_stats() {
+    EXCEEDED_TOTAL_US.store(0, Relaxed);
+    EXCEEDED_SINCE_US.store(0, Relaxed);
 }
 
 /// The OOM gate of dispatch, for a command a client sent (Valkey's processCommand):
@@ -302,7 +373,9 @@ pub fn refuse(
     }
     if cmd.name == "exec" {
         let queued_denyoom = client.multi.as_ref().is_some_and(|m| {
-            m.queue.iter().any(|args| queued_flags(args) & flags::DENYOOM != 0)
+            m.queue
+                .iter()
+                .any(|args| queued_flags(args) & flags::DENYOOM != 0)
         });
         return queued_denyoom.then_some(EXEC_OOM);
     }
@@ -335,7 +408,6 @@ fn queued_flags(args: &[Vec<u8>]) -> u32 {
 
 fn perform_for(srv: &Server, budget: Duration) -> Outcome {
     if excess().is_none() || !safe_to_evict(srv) {
-        UNFINISHED.store(false, Relaxed);
         return Outcome::Ok;
     }
     let policy = policy();
@@ -347,24 +419,25 @@ fn perform_for(srv: &Server, budget: Duration) -> Outcome {
     let Ok(_gate) = srv.gate.try_read() else {
         return Outcome::Ok;
     };
+    // another thread is evicting: as Valkey while its eviction timer runs, the
+    // command goes ahead rather than wait
+    let Some(mut st) = STATE.try_lock() else {
+        return Outcome::Running;
+    };
     let started = Instant::now();
-    let mut st = STATE.lock();
     let mut evicted = 0u64;
     loop {
         if excess().is_none() {
-            UNFINISHED.store(false, Relaxed);
             return Outcome::Ok;
         }
         let Some((db, key)) = st.evict_one(&srv.keyspace, policy) else {
-            UNFINISHED.store(false, Relaxed);
             return Outcome::Fail;
         };
         srv.keyspace.evicted.fetch_add(1, Relaxed);
         srv.key_modified(db, &key);
         crate::pubsub::notify(srv, crate::pubsub::class::EVICTED, "evicted", &key, db);
         evicted += 1;
-        if evicted % 16 == 0 && started.elapsed() > budget {
-            UNFINISHED.store(true, Relaxed);
+        if evicted.is_multiple_of(16) && started.elapsed() > budget {
             return Outcome::Running;
         }
     }
@@ -374,8 +447,12 @@ fn perform_for(srv: &Server, budget: Duration) -> Outcome {
 /// ran out of time, or after CONFIG SET lowered the limit), on a blocking thread so
 /// the connections of the cron's worker are not held up.
 pub fn cron(srv: &std::sync::Arc<Server>, budget: Duration) {
-    if excess().is_none() || policy() == Policy::NoEviction {
-        UNFINISHED.store(false, Relaxed);
+    if excess().is_none() {
+        // back within the limit (or no limit) without a command noticing
+        note_exceeded(Outcome::Ok);
+        return;
+    }
+    if policy() == Policy::NoEviction {
         return;
     }
     if CRON_BUSY.swap(true, Relaxed) {
@@ -383,7 +460,17 @@ pub fn cron(srv: &std::sync::Arc<Server>, budget: Duration) {
     }
     let srv = srv.clone();
     tokio::task::spawn_blocking(move || {
-        perform_for(&srv, budget);
+        // in slices of the per-command budget, so commands get their turn in between
+        let deadline = Instant::now() + budget;
+        let slice = time_limit(TENACITY.load(Relaxed)).max(Duration::from_micros(500));
+        loop {
+            let out = perform_for(&srv, slice);
+            note_exceeded(out);
+            if out != Outcome::Running || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
         crate::persistence::flush_pending();
         CRON_BUSY.store(false, Relaxed);
     });
@@ -471,6 +558,14 @@ impl State {
         self.refresh_map(ks, volatile, false);
         // a few rounds: a stale map or a pool of deleted keys can make one come up empty
         for _ in 0..8 {
+            // the map is at most MAP_TTL old, and its counts only go stale upwards (keys
+            // evicted or deleted since), except for keys written since into shards that
+            // were empty, which an out-of-memory server refuses: while memory stays over
+            // the limit with nothing to evict, commands are refused without walking
+            // every shard each time
+            if self.map.iter().all(|m| m.keys == 0) {
+                return None;
+            }
             let picked = if policy.is_random() {
                 self.evict_random(ks, volatile)
             } else {
@@ -478,18 +573,11 @@ impl State {
             };
             match picked {
                 Some(p) => return Some(p),
-                None if forced => {
-                    if self.map.iter().all(|m| m.keys == 0) {
-                        return None;
-                    }
-                }
-                None => {
+                None if !forced => {
                     self.refresh_map(ks, volatile, true);
                     forced = true;
-                    if self.map.iter().all(|m| m.keys == 0) {
-                        return None;
-                    }
                 }
+                None => {}
             }
         }
         None
@@ -698,9 +786,12 @@ mod tests {
         for i in 0..500 {
             let k = format!("k{i}");
             let exp = (i % 5 == 0).then_some(1_000_000 + i as i64);
-            ks.db(1)
-                .lock(k.as_bytes())
-                .set(k.as_bytes(), super::super::NewValue::Str(b"v"), exp, 0);
+            ks.db(1).lock(k.as_bytes()).set(
+                k.as_bytes(),
+                super::super::NewValue::Str(b"v"),
+                exp,
+                0,
+            );
         }
         let mut st = State {
             pool: Vec::new(),

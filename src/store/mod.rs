@@ -617,6 +617,7 @@ impl Keyspace {
     /// CONFIG RESETSTAT: zeroes the expired-keys counters.
     pub fn reset_stats(&self) {
         self.evicted.store(0, Ordering::Relaxed);
+        evict::reset_stats();
         for db in self.dbs.iter() {
             for g in db.lock_all().iter_mut() {
                 g.reset_expired_count();

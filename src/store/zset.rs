@@ -277,6 +277,8 @@ struct Tree {
     root: u32,
     free: u32,
     len: usize,
+    /// Member bytes held, so MEMORY USAGE needs no walk.
+    bytes: usize,
     index: HashTable<u32>,
     /// State of the priority generator (splitmix64), seeded per set.
     rng: u64,
@@ -289,6 +291,7 @@ impl Tree {
             root: NIL,
             free: NIL,
             len: 0,
+            bytes: 0,
             index: HashTable::new(),
             rng: rand::random(),
         }
@@ -339,7 +342,9 @@ impl Tree {
 
     fn find(&self, member: &[u8]) -> Option<u32> {
         self.index
-            .find(hash_member(member), |&id| &*self.nodes[id as usize].member == member)
+            .find(hash_member(member), |&id| {
+                &*self.nodes[id as usize].member == member
+            })
             .copied()
     }
 
@@ -458,6 +463,7 @@ impl Tree {
     /// Adds a member known to be absent.
     fn add(&mut self, member: Box<[u8]>, score: f64) {
         let h = hash_member(&member);
+        self.bytes += member.len();
         let id = self.alloc(member, score);
         let Tree { nodes, index, .. } = self;
         index.insert_unique(h, id, |&i| hash_member(&nodes[i as usize].member));
@@ -479,6 +485,7 @@ impl Tree {
             e.remove();
         }
         let n = &mut self.nodes[id as usize];
+        self.bytes -= n.member.len();
         n.member = Box::default();
         n.size = 0;
         n.left = self.free;
@@ -539,12 +546,7 @@ impl Tree {
     fn mem_usage(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.index.allocation_size()
-            + self
-                .nodes
-                .iter()
-                .filter(|n| n.size != 0)
-                .map(|n| n.member.len())
-                .sum::<usize>()
+            + self.bytes
     }
 }
 
@@ -953,6 +955,28 @@ impl ZSet {
         }
     }
 
+    /// Removes the given members (those present), in O(m log n) on the full encoding
+    /// rather than a walk over the whole set.
+    pub fn remove_members<'m>(&mut self, members: impl IntoIterator<Item = &'m [u8]>) -> usize {
+        match &mut self.repr {
+            Repr::Pack(_) => {
+                let set: std::collections::HashSet<&[u8]> = members.into_iter().collect();
+                self.remove_where(|m, _| set.contains(m))
+            }
+            Repr::Skip(t) => {
+                let mut n = 0;
+                for m in members {
+                    if let Some(id) = t.find(m) {
+                        t.delete(id);
+                        n += 1;
+                    }
+                }
+                t.maybe_compact();
+                n
+            }
+        }
+    }
+
     /// Removes and returns up to `count` members from the low end (or the high end).
     pub fn pop(&mut self, count: usize, max: bool) -> Vec<(Vec<u8>, f64)> {
         let n = count.min(self.len());
@@ -1024,7 +1048,7 @@ impl ZSet {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::HashMap;
 
     const SMALL: Limits = Limits {
         entries: 128,
@@ -1143,6 +1167,10 @@ mod tests {
             assert_eq!(z.remove_rank_range(1, 2), 2);
             assert_eq!(z.remove_where(|_, s| s > 2.0), 1);
             assert_eq!(members(&z), vec![("a".into(), 0.0)]);
+            z.insert(b"x", 5.0, lim);
+            z.insert(b"y", 6.0, lim);
+            assert_eq!(z.remove_members([&b"x"[..], b"nope", b"a"]), 2);
+            assert_eq!(members(&z), vec![("y".into(), 6.0)]);
         }
     }
 
@@ -1264,8 +1292,12 @@ mod tests {
                 .collect();
             assert_eq!(w, e);
         }
-        let ordered: BTreeSet<Vec<u8>> = want.iter().map(|(_, m)| m.clone()).collect();
-        assert_eq!(ordered.len(), want.len());
+        if let Repr::Skip(t) = &z.repr {
+            let held: usize = want.iter().map(|(_, m)| m.len()).sum();
+            assert_eq!(t.bytes, held);
+            assert_eq!(t.index.len(), want.len());
+            assert_eq!(t.size(t.root), want.len());
+        }
     }
 
     proptest! {
