@@ -16,6 +16,11 @@
 #
 # Environment: ROUNDS (3), CLIENTS (50), N_P1 (200000), N_P16 (2000000),
 # KEYSPACE for -r (100000), SERVER_CPU (0), CLIENT_CPU (1), TESTS ("set get incr mset").
+# TESTS takes any valkey-benchmark -t name (lpush rpop sadd spop hset zadd zpopmin
+# lrange_100 ...) plus two of its own: `evalsha` (the demo's rate-limit script, run with
+# EVALSHA on random keys) and `multi` (MULTI + 5 SET + EXEC, driven by
+# benches/txn_load.py because valkey-benchmark cannot send transactions; that client
+# is slower than the servers, so compare its CPU per transaction, not its rps).
 # Needs valkey-server and valkey-tools (installed from bookworm-backports when
 # missing and running as root).
 
@@ -100,6 +105,25 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 TICK=$(getconf CLK_TCK)
+# the rate limiter of demo/app/rate_limiter.py: INCR, EXPIRE on the first hit, TTL
+RATE_SCRIPT="local c = redis.call('INCR', KEYS[1]) if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end local ttl = redis.call('TTL', KEYS[1]) if c > tonumber(ARGV[1]) then return {0, ttl} end return {1, ttl}"
+
+# One benchmark run of test $1 at depth $2 with $3 requests against port $4.
+bench() {
+    local t=$1 P=$2 n=$3 port=$4
+    case $t in
+        evalsha)
+            local sha
+            sha=$(valkey-cli -p "$port" script load "$RATE_SCRIPT")
+            taskset -c "$CLIENT_CPU" valkey-benchmark -p "$port" -c "$CLIENTS" -n "$n" -P "$P" \
+                -r "$KEYSPACE" --csv EVALSHA "$sha" 1 "rl:__rand_int__" 100 60 2>/dev/null ;;
+        multi)
+            taskset -c "$CLIENT_CPU" python3 "$ROOT/benches/txn_load.py" "$port" "$CLIENTS" "$P" "$n" ;;
+        *)
+            taskset -c "$CLIENT_CPU" valkey-benchmark -p "$port" -c "$CLIENTS" \
+                -n "$n" -P "$P" -r "$KEYSPACE" -d 16 -t "$t" --csv 2>/dev/null ;;
+    esac
+}
 SERVERS=(ferrokey valkey)
 echo "compare: $(valkey-server --version | cut -d' ' -f1-3), ferrokey $("$FERROKEY" --version 2>/dev/null | awk '{ print $2 }')"
 echo "compare: servers on CPU $SERVER_CPU, valkey-benchmark on CPU $CLIENT_CPU, $CLIENTS clients, $ROUNDS rounds"
@@ -113,12 +137,13 @@ for round in $(seq "$ROUNDS"); do
     for P in 1 16; do
         n=$N_P1; [ "$P" -gt 1 ] && n=$N_P16
         for t in $TESTS; do
-            # MSET writes 10 keys per request: fewer requests keep its run as long
+            # MSET writes 10 keys per request, a transaction 5: fewer requests keep
+            # their runs as long
             nt=$n; [ "$t" = mset ] && nt=$((n / 4))
+            [ "$t" = multi ] && nt=$((n / 10))
             for s in "${order[@]}"; do
                 before=$(cpu_ticks "${PID[$s]}")
-                out=$(taskset -c "$CLIENT_CPU" valkey-benchmark -p "${PORT[$s]}" -c "$CLIENTS" \
-                    -n "$nt" -P "$P" -r "$KEYSPACE" -d 16 -t "$t" --csv 2>/dev/null)
+                out=$(bench "$t" "$P" "$nt" "${PORT[$s]}")
                 after=$(cpu_ticks "${PID[$s]}")
                 rps=$(printf '%s\n' "$out" | tail -n1 | cut -d, -f2 | tr -d '"')
                 [ -n "$rps" ] || die "no result from valkey-benchmark -t $t against $s"

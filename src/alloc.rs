@@ -7,7 +7,9 @@
 //! add and compare. The shared figure is then off by at most `FLUSH_BYTES` per
 //! thread, a few hundred KiB on a machine with a handful of workers; a thread that
 //! needs its own allocations counted exactly (eviction measuring what a deletion
-//! freed) adds its pending balance with [`used_exact`].
+//! freed) adds its pending balance with [`used_exact`]. A thread that exits leaves
+//! its balance (less than `FLUSH_BYTES`) uncounted; the server's threads are few and
+//! long-lived, and its own short jobs call [`flush_thread`] when done.
 //!
 //! The figure counts the sizes asked for, as Valkey's `used_memory` counts what
 //! its allocator hands out; the allocator's own bookkeeping and free pages show up
@@ -116,6 +118,18 @@ pub fn used_exact() -> Option<u64> {
     }
     let pending = PENDING.try_with(|p| p.get()).unwrap_or(0);
     Some((USED.load(Relaxed) + pending).max(0) as u64)
+}
+
+/// Moves this thread's pending balance into the shared counter now. A thread's
+/// balance is lost if it exits before reaching [`FLUSH_BYTES`], so short-lived work
+/// that frees or allocates much (an eviction pass on a blocking thread) ends with this.
+pub fn flush_thread() {
+    let _ = PENDING.try_with(|p| {
+        let v = p.replace(0);
+        if v != 0 {
+            USED.fetch_add(v, Relaxed);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -883,3 +883,39 @@ fn busy_script_can_be_killed() {
     let _ = inline(&mut probe, "SHUTDOWN NOSAVE", Duration::from_secs(2));
     assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }
+
+#[test]
+fn a_command_error_is_counted_once() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd("CONFIG RESETSTAT"), R::ok());
+    assert_err(
+        &eval(&mut c, "return redis.call('select', 99)", &[], &[]),
+        "ERR DB index is out of range script:",
+    );
+    let errs = c.cmd("INFO errorstats").text();
+    assert!(errs.contains("errorstat_ERR:count=1"), "{errs}");
+    let stats = c.cmd("INFO stats").text();
+    assert!(stats.contains("total_error_replies:1\r\n"), "{stats}");
+    let cmds = c.cmd("INFO commandstats").text();
+    assert!(
+        cmds.contains("cmdstat_eval:calls=1,") && cmds.contains("failed_calls=1"),
+        "{cmds}"
+    );
+    // an error object returned from pcall is the reply, still counted once
+    assert_eq!(c.cmd("CONFIG RESETSTAT"), R::ok());
+    assert_err(
+        &eval(&mut c, "return redis.pcall('select', 99)", &[], &[]),
+        "ERR DB index is out of range",
+    );
+    let stats = c.cmd("INFO stats").text();
+    assert!(stats.contains("total_error_replies:1\r\n"), "{stats}");
+    // an error the script makes up is counted as the script's
+    assert_eq!(c.cmd("CONFIG RESETSTAT"), R::ok());
+    assert_err(
+        &eval(&mut c, "return redis.error_reply('MY_ERR_CODE custom msg')", &[], &[]),
+        "MY_ERR_CODE custom msg",
+    );
+    let errs = c.cmd("INFO errorstats").text();
+    assert!(errs.contains("errorstat_MY_ERR_CODE:count=1"), "{errs}");
+}

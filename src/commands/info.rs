@@ -672,8 +672,8 @@ fn memory_section(srv: &Server, o: &mut Out) {
     let total = total_system_memory();
     o.kv("total_system_memory", total);
     o.kv("total_system_memory_human", human_bytes(total));
-    // scripting: one interpreter holds both EVAL scripts and function libraries
-    let (nscripts, script_bytes, lua_mem) = srv.scripting.memory_stats();
+    // scripting: EVAL scripts and function libraries have an interpreter each
+    let (nscripts, script_bytes, lua_mem, functions_mem) = srv.scripting.memory_stats();
     let code_bytes: usize = funcs.values().map(|l| l.code.len()).sum();
     o.kv("used_memory_lua", lua_mem);
     o.kv("used_memory_vm_eval", lua_mem);
@@ -682,9 +682,12 @@ fn memory_section(srv: &Server, o: &mut Out) {
     o.kv("number_of_cached_scripts", nscripts);
     o.kv("number_of_functions", nfuncs);
     o.kv("number_of_libraries", funcs.len());
-    o.kv("used_memory_vm_functions", 0);
-    o.kv("used_memory_vm_total", lua_mem);
-    o.kv("used_memory_vm_total_human", human_bytes(lua_mem as u64));
+    o.kv("used_memory_vm_functions", functions_mem);
+    o.kv("used_memory_vm_total", lua_mem + functions_mem);
+    o.kv(
+        "used_memory_vm_total_human",
+        human_bytes((lua_mem + functions_mem) as u64),
+    );
     o.kv("used_memory_functions", code_bytes);
     o.kv("used_memory_scripts", script_bytes + code_bytes);
     o.kv("used_memory_scripts_human", human_bytes((script_bytes + code_bytes) as u64));

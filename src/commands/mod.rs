@@ -247,7 +247,10 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         Err(e) => {
             out.truncate(reply_start);
             let t = e.text();
-            srv.stats.error_reply(&t);
+            // a script failing with the error of a command it ran: counted already
+            if !crate::scripting::error_already_counted() {
+                srv.stats.error_reply(&t);
+            }
             out.error(&t);
             true
         }

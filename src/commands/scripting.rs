@@ -224,7 +224,7 @@ fn script_flush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     {
         return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"));
     }
-    ctx.srv.scripting.with_vm(|vm| vm.flush_scripts());
+    ctx.srv.scripting.reset_eval();
     ctx.out.ok();
     Ok(())
 }
@@ -280,7 +280,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) -> CmdResult {
     ctx.srv.feed_monitors(ctx.client, args);
     let name = lossy(args[1]);
     let srv = ctx.srv;
-    srv.scripting.with_vm(|vm| {
+    srv.scripting.with_fvm(|vm| {
         if vm.function_flags(&name).is_none() {
             return Err(CmdError::err("Function not found"));
         }
@@ -393,7 +393,7 @@ fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, Cmd
     }
     // the first line is kept as an empty line so that line numbers stay right
     let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
-    srv.scripting.with_vm(|vm| {
+    srv.scripting.with_fvm(|vm| {
         let funcs = vm
             .load_library(&name, &code[end..])
             .map_err(CmdError::msg)?;
@@ -460,7 +460,7 @@ fn function_flush(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ));
         }
     }
-    ctx.srv.scripting.with_vm(|vm| vm.flush_libraries());
+    ctx.srv.scripting.with_fvm(|vm| vm.flush_libraries());
     ctx.srv.functions.write().clear();
     ctx.dirty += 1;
     ctx.out.ok();
@@ -472,7 +472,7 @@ fn function_delete(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if ctx.srv.functions.write().remove(&name).is_none() {
         return Err(CmdError::err("Library not found"));
     }
-    ctx.srv.scripting.with_vm(|vm| vm.remove_library(&name));
+    ctx.srv.scripting.with_fvm(|vm| vm.remove_library(&name));
     ctx.dirty += 1;
     ctx.out.ok();
     Ok(())
@@ -644,7 +644,7 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     }
     let old: Vec<(String, String)> = if policy == Policy::Flush {
         let libs = std::mem::take(&mut *ctx.srv.functions.write());
-        ctx.srv.scripting.with_vm(|vm| vm.flush_libraries());
+        ctx.srv.scripting.with_fvm(|vm| vm.flush_libraries());
         libs.into_values().map(|l| (l.name, l.code)).collect()
     } else {
         Vec::new()

@@ -522,6 +522,7 @@ fn config_resetstat(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.srv.admin.reset_stats();
     ctx.srv.keyspace.reset_stats();
     ctx.srv.pubsub.obuf_disconnections.store(0, Relaxed);
+    ctx.srv.scripting.evicted.store(0, Relaxed);
     ctx.out.ok();
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn load_dir(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), LoadError>
         let path = dir.join(&e.name);
         if !path.is_file() {
             return Err(LoadError(format!(
-                "The AOF file {} doesn't exist (named by the manifest)",
+                "The append log file {} doesn't exist: No such file or directory",
                 e.name
             )));
         }

@@ -64,50 +64,87 @@ fn words(line: &str) -> Option<Vec<String>> {
 }
 
 impl Manifest {
+    /// Parses a manifest with Valkey's rules and error texts (`aofLoadManifestFromFile`):
+    /// every line ends with a newline and has at least `file`, `seq` and `type`.
     pub fn parse(text: &str) -> Result<Manifest, String> {
+        const MAX_LINE: usize = 1024;
         let mut m = Manifest::default();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        if text.is_empty() {
+            return Err("Found an empty AOF manifest".into());
+        }
+        let mut maxseq = 0u64;
+        let mut rest = text;
+        let mut linenum = 0;
+        while !rest.is_empty() {
+            linenum += 1;
+            let (raw, complete) = match rest.find('\n') {
+                Some(p) => {
+                    let l = &rest[..p];
+                    rest = &rest[p + 1..];
+                    (l, p < MAX_LINE)
+                }
+                None => {
+                    let l = rest;
+                    rest = "";
+                    (l, false)
+                }
+            };
+            if raw.starts_with('#') {
                 continue;
             }
-            let bad =
-                |why: &str| format!("Invalid AOF manifest file format at line {}: {why}", i + 1);
-            let w = words(line).ok_or_else(|| bad("unbalanced quotes"))?;
-            if w.len() % 2 != 0 {
-                return Err(bad("odd number of words"));
+            let line = raw.trim_matches([' ', '\t', '\r']);
+            let bad = |why: &str| {
+                format!("Reading the manifest file, at line {linenum}: >>> '{line}': {why}")
+            };
+            if !complete {
+                return Err(bad("The AOF manifest file contains too long line"));
             }
-            let (mut name, mut seq, mut kind) = (None, None, None);
+            if line.is_empty() {
+                return Err(bad("Invalid AOF manifest file format"));
+            }
+            let w = words(line).ok_or_else(|| bad("Invalid AOF manifest file format"))?;
+            if w.len() < 6 || w.len() % 2 != 0 {
+                return Err(bad("Invalid AOF manifest file format"));
+            }
+            let (mut name, mut seq, mut kind) = (None, 0u64, None);
             for kv in w.chunks(2) {
                 match kv[0].to_ascii_lowercase().as_str() {
-                    "file" => name = Some(kv[1].clone()),
-                    "seq" => seq = kv[1].parse::<u64>().ok(),
+                    "file" => {
+                        if kv[1].contains('/') {
+                            return Err(bad("File can't be a path, just a filename"));
+                        }
+                        name = Some(kv[1].clone());
+                    }
+                    // atoll: leading digits, anything else reads as 0
+                    "seq" => {
+                        let digits: String =
+                            kv[1].chars().take_while(|c| c.is_ascii_digit()).collect();
+                        seq = digits.parse().unwrap_or(0);
+                    }
                     "type" => kind = kv[1].chars().next(),
                     _ => {} // keys added by later versions are ignored, as Valkey does
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err(bad("missing file, seq or type"));
+            let (Some(name), true, Some(kind)) = (name, seq != 0, kind) else {
+                return Err(bad("Invalid AOF manifest file format"));
             };
-            if name.contains('/') {
-                return Err(bad("file names may not contain '/'"));
-            }
             let e = Entry { name, seq, kind };
             match kind {
                 'b' => {
                     if m.base.is_some() {
-                        return Err(bad("more than one BASE file"));
+                        return Err(bad("Found duplicate base file information"));
                     }
                     m.base = Some(e);
                 }
+                'h' => m.history.push(e),
                 'i' => {
-                    if m.incrs.last().is_some_and(|l| l.seq >= e.seq) {
-                        return Err(bad("INCR files out of order"));
+                    if e.seq <= maxseq {
+                        return Err(bad("Found a non-monotonic sequence number"));
                     }
+                    maxseq = e.seq;
                     m.incrs.push(e);
                 }
-                'h' => m.history.push(e),
-                _ => return Err(bad("unknown file type")),
+                _ => return Err(bad("Unknown AOF file type")),
             }
         }
         Ok(m)
@@ -192,7 +229,17 @@ mod tests {
         assert_eq!(m.next_incr_seq(), 3);
         let q = Manifest::parse("file \"a b.aof\" seq 3 type i\n").unwrap();
         assert_eq!(q.incrs[0].name, "a b.aof");
-        assert!(Manifest::parse("file x seq 1\n").is_err());
-        assert!(Manifest::parse("file x seq 1 type z\n").is_err());
+        for bad in [
+            "",
+            "file x seq 1\n",
+            "file x seq 1 type z\n",
+            "file x seq 1 type b",
+            "file x seq 1 type b\n\n",
+            "file a seq 2 type i\nfile b seq 1 type i\n",
+            "file a seq 1 type b\nfile b seq 2 type b\n",
+            "file d/a seq 1 type b\n",
+        ] {
+            assert!(Manifest::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

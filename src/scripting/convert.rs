@@ -62,7 +62,13 @@ fn parse(lua: &Lua, raw: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
     let l = line(raw, pos);
     match tag {
         b'+' => tagged(lua, "ok", lua.create_string(l)?),
-        b'-' => tagged(lua, "err", lua.create_string(l)?),
+        b'-' => {
+            // the failed command already counted its error
+            let t = lua.create_table()?;
+            t.raw_set("err", lua.create_string(l)?)?;
+            t.raw_set("ignore_error_stats_update", true)?;
+            Ok(Value::Table(t))
+        }
         b':' => Ok(Value::Number(num(l) as f64)),
         b'$' => {
             let n = num(l);

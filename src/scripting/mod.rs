@@ -113,8 +113,11 @@ impl RunState {
 
 /// Scripting state of a server.
 pub struct Scripting {
-    /// Created on first use.
+    /// The interpreter of EVAL scripts, created on first use (SCRIPT FLUSH drops it).
     vm: Mutex<Option<Vm>>,
+    /// The interpreter of function libraries, kept apart as in Valkey so that
+    /// SCRIPT FLUSH and used_memory_lua concern EVAL scripts only.
+    fvm: Mutex<Option<Vm>>,
     pub run: RunState,
     /// EVAL scripts dropped from the cache to make room (INFO evicted_scripts).
     pub evicted: AtomicU64,
@@ -124,6 +127,7 @@ impl Default for Scripting {
     fn default() -> Self {
         Scripting {
             vm: Mutex::new(None),
+            fvm: Mutex::new(None),
             run: RunState::default(),
             evicted: AtomicU64::new(0),
         }
@@ -131,24 +135,56 @@ impl Default for Scripting {
 }
 
 impl Scripting {
-    /// Runs `f` with the interpreter, creating it if needed.
+    /// Runs `f` with the EVAL interpreter, creating it if needed.
     pub fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> R) -> R {
         let mut g = self.vm.lock();
         let vm = g.get_or_insert_with(|| Vm::new().expect("the Lua interpreter starts"));
         f(vm)
     }
 
-    /// (number of cached EVAL scripts, their bytes, Lua memory) for INFO.
-    pub fn memory_stats(&self) -> (usize, usize, usize) {
-        // a running script holds the lock; INFO must not wait for it
-        match self.vm.try_lock() {
+    /// Runs `f` with the functions interpreter, creating it if needed.
+    pub fn with_fvm<R>(&self, f: impl FnOnce(&mut Vm) -> R) -> R {
+        let mut g = self.fvm.lock();
+        let vm = g.get_or_insert_with(|| Vm::new().expect("the Lua interpreter starts"));
+        f(vm)
+    }
+
+    /// SCRIPT FLUSH: drops the EVAL interpreter with every cached script; the next
+    /// script starts a fresh one.
+    pub fn reset_eval(&self) {
+        let old = self.vm.lock().take();
+        drop(old);
+    }
+
+    /// (number of cached EVAL scripts, their bytes, EVAL interpreter memory,
+    /// functions interpreter memory) for INFO.
+    pub fn memory_stats(&self) -> (usize, usize, usize, usize) {
+        // a running script holds its interpreter's lock; INFO must not wait for it
+        let (n, bytes, mem) = match self.vm.try_lock() {
             Some(g) => match g.as_ref() {
                 Some(vm) => (vm.script_count(), vm.script_bytes(), vm.lua_memory()),
                 None => (0, 0, 0),
             },
             None => (0, 0, 0),
-        }
+        };
+        let fmem = match self.fvm.try_lock() {
+            Some(g) => g.as_ref().map(|vm| vm.lua_memory()).unwrap_or(0),
+            None => 0,
+        };
+        (n, bytes, mem, fmem)
     }
+}
+
+thread_local! {
+    /// The script that just failed did so with the error of a command it ran, which
+    /// that command already counted (Valkey's `ignore_error_stats_update`).
+    pub(crate) static ERROR_COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// For dispatch: true (once) if the error reply of the script command that just ran
+/// is already in the error statistics.
+pub fn error_already_counted() -> bool {
+    ERROR_COUNTED.with(|c| c.replace(false))
 }
 
 /// The BUSY error other clients get while a script runs past busy-reply-threshold.
@@ -213,4 +249,15 @@ pub fn enter_gate<'a>(
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+}
+
+/// True for a script command a connection should run off its worker thread (see
+/// `server::connection`): EVAL*, FCALL* sent outside MULTI.
+pub fn runs_off_thread(client: &crate::server::Client, args: &[&[u8]]) -> bool {
+    use crate::commands::{flags, table};
+    client.multi.is_none()
+        && args
+            .first()
+            .and_then(|n| table::lookup(n))
+            .is_some_and(|c| c.has(flags::EXCLUSIVE) && c.group == "scripting")
 }

@@ -267,15 +267,15 @@ local function handler(err)
     lvl = lvl + 1
   end
   if type(err) ~= 'table' then
-    local raw = false
+    local raw, counted = false, false
     if type(err) == 'userdata' then
-      err, raw = R.errtext(err)
+      err, raw, counted = R.errtext(err)
       if not raw and i and i.currentline and i.currentline > 0 then
         err = i.short_src .. ':' .. i.currentline .. ': ' .. err
       end
     end
     if raw then
-      err = { err = err }
+      err = { err = err, ignore_error_stats_update = counted or nil }
     else
       err = { err = 'ERR ' .. tostring(err) }
     end

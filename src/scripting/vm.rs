@@ -89,8 +89,6 @@ thread_local! {
     /// The running script was told to stop: pcall must not swallow that.
     /// Holds whether it is an EVAL script.
     static KILLED: Cell<Option<bool>> = const { Cell::new(None) };
-    /// rand48 state behind math.random (Valkey's own, so sequences match).
-    static RAND48: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
 }
 
 /// Clears the thread's run context when the script is done, also on unwinding.
@@ -117,6 +115,21 @@ fn with_ctx<R>(f: impl FnOnce(&mut RunCtx<'static>) -> R) -> Option<R> {
 /// table (no position prefix), e.g. a killed script.
 const RAW_ERROR: char = '\u{1}';
 
+/// Like [`RAW_ERROR`], for the error of a command the script ran: it was counted in
+/// the error statistics when the command failed, and is not counted again.
+const COUNTED_ERROR: char = '\u{2}';
+
+/// True if an error raised by native code is a command's error already counted.
+fn error_counted(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
+            error_counted(cause)
+        }
+        mlua::Error::RuntimeError(m) => m.starts_with(COUNTED_ERROR),
+        _ => false,
+    }
+}
+
 fn raw_error(msg: impl std::fmt::Display) -> mlua::Error {
     mlua::Error::RuntimeError(format!("{RAW_ERROR}{msg}"))
 }
@@ -126,7 +139,7 @@ fn raw_error(msg: impl std::fmt::Display) -> mlua::Error {
 fn error_message(e: &mlua::Error) -> (String, bool) {
     match e {
         mlua::Error::CallbackError { cause, .. } => error_message(cause),
-        mlua::Error::RuntimeError(m) => match m.strip_prefix(RAW_ERROR) {
+        mlua::Error::RuntimeError(m) => match m.strip_prefix([RAW_ERROR, COUNTED_ERROR]) {
             Some(s) => (s.to_string(), true),
             None => (m.clone(), false),
         },
@@ -137,16 +150,22 @@ fn error_message(e: &mlua::Error) -> (String, bool) {
 
 // ---------------------------------------------------------------- rand48
 
+/// rand48 state behind math.random (the generator Valkey uses, so a seeded sequence
+/// is the same). Scripts run one at a time, so a plain load and store suffice.
+static RAND48: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x1234_ABCD_330E);
+
 fn rand48_next() -> i32 {
-    RAND48.with(|s| {
-        let x = s.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
-        s.set(x);
-        (x >> 17) as i32
-    })
+    let x = RAND48
+        .load(Relaxed)
+        .wrapping_mul(0x5_DEEC_E66D)
+        .wrapping_add(0xB)
+        & 0xFFFF_FFFF_FFFF;
+    RAND48.store(x, Relaxed);
+    (x >> 17) as i32
 }
 
 fn rand48_seed(seed: i32) {
-    RAND48.with(|s| s.set((((seed as u32) as u64) << 16) | 0x330E));
+    RAND48.store((((seed as u32) as u64) << 16) | 0x330E, Relaxed);
 }
 
 // ---------------------------------------------------------------- native API
@@ -173,6 +192,14 @@ fn number_arg(n: f64) -> String {
 fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
     let t = lua.create_table()?;
     t.raw_set("err", msg)?;
+    Ok(Value::Table(t))
+}
+
+/// The error table of a command refused or failed: already in the error statistics.
+fn counted_err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", msg)?;
+    t.raw_set("ignore_error_stats_update", true)?;
     Ok(Value::Table(t))
 }
 
@@ -249,8 +276,7 @@ fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
                 "ERR Write commands are not allowed from read-only scripts.",
             ));
         }
-        if is_write
-            && cmd.has(flags::DENYOOM)
+        if cmd.has(flags::DENYOOM)
             && !ctx.allow_oom
             && !ctx.srv.scripting.run.wrote.load(Relaxed)
             && over_maxmemory(ctx.srv)
@@ -276,7 +302,7 @@ fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
             return Ok((e.clone(), e));
         }
         Some(Err(msg)) => {
-            let e = err_table(lua, &msg)?;
+            let e = counted_err_table(lua, &msg)?;
             return Ok((e.clone(), e));
         }
         Some(Ok(raw)) => raw,
@@ -297,9 +323,10 @@ fn reject(srv: &Server, cmd: Option<&'static Command>, msg: &str) -> String {
     msg.to_string()
 }
 
-/// No memory accounting exists yet, so maxmemory never refuses a script's writes.
+/// True if the command running the script found memory over `maxmemory` with
+/// nothing left to evict (Valkey's `pre_command_oom_state`).
 fn over_maxmemory(_srv: &Server) -> bool {
-    false
+    crate::store::evict::oom_state()
 }
 
 fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
@@ -494,11 +521,16 @@ fn lua_randomseed(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     Ok(())
 }
 
-fn lua_errtext(_: &Lua, v: Value) -> mlua::Result<(String, bool)> {
+/// The text of an error raised by native code, whether it is a raw error table
+/// text, and whether it was already counted.
+fn lua_errtext(_: &Lua, v: Value) -> mlua::Result<(String, bool, bool)> {
     Ok(match v {
-        Value::Error(e) => error_message(&e),
-        Value::String(s) => (s.to_string_lossy(), false),
-        other => (format!("{other:?}"), false),
+        Value::Error(e) => {
+            let (m, raw) = error_message(&e);
+            (m, raw, error_counted(&e))
+        }
+        Value::String(s) => (s.to_string_lossy(), false, false),
+        other => (format!("{other:?}"), false, false),
     })
 }
 
@@ -568,9 +600,12 @@ fn raising(
             Value::String(s) => Err(raw_error(s.to_string_lossy())),
             Value::Table(t) => {
                 let m: Option<mlua::LuaString> = t.raw_get("err")?;
-                Err(raw_error(
-                    m.map(|m| m.to_string_lossy()).unwrap_or_default(),
-                ))
+                let m = m.map(|m| m.to_string_lossy()).unwrap_or_default();
+                if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
+                    Err(mlua::Error::RuntimeError(format!("{COUNTED_ERROR}{m}")))
+                } else {
+                    Err(raw_error(m))
+                }
             }
             _ => Err(raw_error("ERR unknown error")),
         }
@@ -906,8 +941,18 @@ impl Vm {
         let ok = matches!(vals.front(), Some(Value::Boolean(true)));
         let v = vals.get(1).cloned().unwrap_or(Value::Nil);
         if ok {
+            // an error table returned is the script's error reply: the command fails
+            if let Value::Table(t) = &v {
+                if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+                    note_counted(t);
+                    return Err(CmdError::Msg(e.to_string_lossy().into()));
+                }
+            }
             convert::lua_to_reply(&v, ctx.out, script_resp3, 0);
             return Ok(());
+        }
+        if let Value::Table(t) = &v {
+            note_counted(t);
         }
         Err(CmdError::Msg(script_error_text(&v, name).into()))
     }
@@ -1041,6 +1086,14 @@ impl Vm {
     pub fn function_flags(&self, name: &str) -> Option<u32> {
         let lib = self.func_lib.get(name)?;
         self.libs.get(lib)?.get(name).map(|f| f.flags)
+    }
+}
+
+/// An error table of a command's error: dispatch must not count the script's error
+/// reply again.
+fn note_counted(t: &Table) {
+    if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
+        super::ERROR_COUNTED.with(|c| c.set(true));
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, loca
     debug!(id, "client disconnected");
 }
 
-async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
+async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
     let info = client.info.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut decoder = Decoder::new();
@@ -124,7 +124,11 @@ async fn run(srv: &Server, sock: &mut TcpStream, client: &mut Client) -> std::io
                             return Ok(());
                         }
                     }
-                    execute(srv, client, &mut reply, &args);
+                    if crate::scripting::runs_off_thread(client, &args) {
+                        execute_script(srv, client, &mut reply, &args).await;
+                    } else {
+                        execute(srv, client, &mut reply, &args);
+                    }
                     drop(args);
                     off += consumed;
                     if let Some(b) = client.block.take() {
@@ -317,6 +321,30 @@ async fn flush(
     info.tot_net_out.fetch_add(n, Relaxed);
     srv.stats.net_io(0, n as u64);
     Ok(())
+}
+
+/// Runs a script (EVAL*, FCALL*) on a blocking thread: a script may run for long,
+/// and this worker must keep serving its other connections meanwhile (they get BUSY
+/// once it runs past busy-reply-threshold, and may SCRIPT KILL it).
+async fn execute_script(srv: &Arc<Server>, client: &mut Client, reply: &mut Reply, args: &[&[u8]]) {
+    let srv2 = srv.clone();
+    let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    let stand_in = Client::new(client.info.clone(), client.authenticated);
+    let mut c = std::mem::replace(client, stand_in);
+    let mut r = std::mem::take(reply);
+    let job = tokio::task::spawn_blocking(move || {
+        let a: Args = owned.iter().map(|a| a.as_slice()).collect();
+        execute(&srv2, &mut c, &mut r, &a);
+        (c, r)
+    });
+    match job.await {
+        Ok((c, r)) => {
+            *client = c;
+            *reply = r;
+        }
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => {}
+    }
 }
 
 /// Runs one request and applies CLIENT REPLY OFF/SKIP to its reply.

@@ -11,8 +11,9 @@
 //! DUMP writes what Valkey writes for the same value in the same encoding: compact
 //! collections as one listpack (or intset) blob, lists as quicklist nodes with the
 //! boundaries Valkey would have, large hashes, sets and sorted sets element by
-//! element. RESTORE reads every type Valkey 8 writes plus the older ziplist-based ones,
-//! and picks each value's encoding with the same rules as Valkey's loader.
+//! element. RESTORE reads every type Valkey 8 writes plus the older ziplist and zipmap
+//! based ones (not modules or streams, which the store does not have), and picks each
+//! value's encoding with the same rules as Valkey's loader.
 //!
 //! Payloads come from clients, so the reader treats every length as hostile: nothing
 //! is allocated before the bytes it claims are known to exist, and every blob (listpack,
@@ -916,8 +917,8 @@ pub fn read_value(t: u8, r: &mut Reader, lim: &Limits) -> Result<OwnedValue, Dum
             let pairs = distinct_pairs(items)?;
             // this old format converts by both count and length, as in Valkey
             let longest = pairs.iter().map(|(f, v)| f.len().max(v.len())).max();
-            let compact = pairs.len() <= lim.hash.max_entries
-                && longest.unwrap_or(0) <= lim.hash.max_value;
+            let compact =
+                pairs.len() <= lim.hash.max_entries && longest.unwrap_or(0) <= lim.hash.max_value;
             Object::Hash(Hash::from_pairs(pairs, compact))
         }
         RDB_TYPE_HASH_LISTPACK | RDB_TYPE_HASH_ZIPLIST => {
@@ -2278,6 +2279,63 @@ mod collection_tests {
         }
     }
 
+    /// A zipmap of pairs, with `free` padding bytes after each value.
+    fn zipmap(pairs: &[(&[u8], &[u8])], free: u8) -> Vec<u8> {
+        let len = |b: &mut Vec<u8>, n: usize| {
+            if n < 254 {
+                b.push(n as u8);
+            } else {
+                b.push(254);
+                b.extend_from_slice(&(n as u32).to_le_bytes());
+            }
+        };
+        let mut b = vec![pairs.len().min(254) as u8];
+        for (f, v) in pairs {
+            len(&mut b, f.len());
+            b.extend_from_slice(f);
+            len(&mut b, v.len());
+            b.push(free);
+            b.extend_from_slice(v);
+            b.extend(std::iter::repeat_n(0, free as usize));
+        }
+        b.push(255);
+        b
+    }
+
+    #[test]
+    fn zipmap_hashes_restore() {
+        let lim = Limits::default();
+        let long = vec![b'x'; 300];
+        let restore_zm = |blob: &[u8]| restore(&blob_payload(RDB_TYPE_HASH_ZIPMAP, blob), &lim);
+        let Object::Hash(h) = restore_zm(&zipmap(&[(b"a", b"1"), (b"bb", b"22")], 3)).unwrap()
+        else {
+            panic!("not a hash")
+        };
+        assert!(h.is_listpack());
+        assert_eq!(h.get(b"bb"), Some(&b"22"[..]));
+        // a long value or many fields: a table, as in Valkey
+        let h = restore_zm(&zipmap(&[(b"f", b"v"), (b"g", &long)], 0)).unwrap();
+        assert_eq!(h.encoding(), "hashtable");
+        let names: Vec<Vec<u8>> = (0..300).map(|i| format!("f{i}").into_bytes()).collect();
+        let pairs: Vec<(&[u8], &[u8])> = names.iter().map(|n| (&n[..], &b"v"[..])).collect();
+        let big = zipmap(&pairs, 0);
+        assert_eq!(big[0], 254);
+        assert_eq!(restore_zm(&big).unwrap().encoding(), "hashtable");
+        // refused: wrong count, repeated field, empty, truncated
+        let mut wrong_count = zipmap(&[(b"a", b"1")], 0);
+        wrong_count[0] = 3;
+        let one = zipmap(&[(b"a", b"1")], 0);
+        for blob in [
+            wrong_count,
+            zipmap(&[(b"a", b"1"), (b"a", b"2")], 0),
+            zipmap(&[], 0),
+            [&one[..one.len() - 3], &[255]].concat(),
+            [&one[..4], &[9], &one[5..]].concat(), // padding past the end
+        ] {
+            assert_eq!(restore_zm(&blob), Err(DumpError::BadFormat), "{blob:?}");
+        }
+    }
+
     #[test]
     fn old_plain_types_restore() {
         let lim = Limits::default();
@@ -2498,6 +2556,10 @@ mod collection_tests {
                 &[(b"a", 1.5), (b"b", 2.0)],
                 SMALL_ZSET,
             ))),
+            blob_payload(
+                RDB_TYPE_HASH_ZIPMAP,
+                &zipmap(&[(b"a", b"1"), (b"bb", &[b'z'; 300])], 2),
+            ),
             blob_payload(
                 RDB_TYPE_HASH_ZIPLIST,
                 &ziplist(&[Item::Str(b"f"), Item::Int(5), Item::Int(7), Item::Str(b"v")]),

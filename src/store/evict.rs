@@ -425,6 +425,25 @@ fn perform_for(srv: &Server, budget: Duration) -> Outcome {
         return Outcome::Running;
     };
     let started = Instant::now();
+    let out = evict_within(srv, &mut st, policy, started, budget);
+    // LATENCY's "eviction-cycle" event, as Valkey's
+    let ms = started.elapsed().as_millis() as u64;
+    let threshold = srv.admin.latency_threshold.load(Relaxed);
+    if threshold > 0 && ms >= threshold as u64 {
+        srv.admin.latency_sample("eviction-cycle", ms);
+    }
+    out
+}
+
+/// Evicts one key at a time until memory is within the limit, nothing is left to
+/// evict, or the budget is spent (checked every 16 keys, as Valkey does).
+fn evict_within(
+    srv: &Server,
+    st: &mut State,
+    policy: Policy,
+    started: Instant,
+    budget: Duration,
+) -> Outcome {
     let mut evicted = 0u64;
     loop {
         if excess().is_none() {
@@ -472,6 +491,8 @@ pub fn cron(srv: &std::sync::Arc<Server>, budget: Duration) {
             std::thread::sleep(Duration::from_micros(100));
         }
         crate::persistence::flush_pending();
+        // the blocking thread may be retired idle: what it freed must count now
+        crate::alloc::flush_thread();
         CRON_BUSY.store(false, Relaxed);
     });
 }

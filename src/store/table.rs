@@ -142,6 +142,8 @@ impl Node {
         self.meta & FLAG_INLINE != 0
     }
 
+    /// The entry's 24 bits of access data: the access time in seconds under LRU
+    /// policies, minutes and a logarithmic counter under LFU ones (see `store::evict`).
     pub fn lru(&self) -> u32 {
         (self.meta >> LRU_SHIFT) as u32
     }
