@@ -23,7 +23,10 @@ fn wait_blocked(r: &mut Raw, n: i64) {
         if now == n {
             return;
         }
-        assert!(Instant::now() < deadline, "blocked_clients stuck at {now}, wanted {n}");
+        assert!(
+            Instant::now() < deadline,
+            "blocked_clients stuck at {now}, wanted {n}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -78,13 +81,25 @@ fn timeouts_decimals_and_errors() {
     assert_eq!(c.cmd("BZPOPMIN nothing 0.05"), R::NilArray);
     assert_eq!(c.cmd("BRPOPLPUSH nothing dst 0.05"), R::NilArray);
     assert_err(&c.cmd("BLPOP l -1"), "ERR timeout is negative");
-    assert_err(&c.cmd("BLPOP l abc"), "ERR timeout is not a float or out of range");
-    assert_err(&c.cmd("BLPOP l 0x7FFFFFFFFFFFFF"), "ERR timeout is out of range");
+    assert_err(
+        &c.cmd("BLPOP l abc"),
+        "ERR timeout is not a float or out of range",
+    );
+    assert_err(
+        &c.cmd("BLPOP l 0x7FFFFFFFFFFFFF"),
+        "ERR timeout is out of range",
+    );
     c.cmd("SET str x");
     assert_err(&c.cmd("BLPOP str 0"), "WRONGTYPE");
     assert_err(&c.cmd("BZPOPMAX str 0"), "WRONGTYPE");
-    assert_err(&c.cmd("BLMPOP 0 0 l LEFT"), "ERR numkeys should be greater than 0");
-    assert_eq!(c.cmd("INFO clients").text().contains("blocked_clients:0"), true);
+    assert_err(
+        &c.cmd("BLMPOP 0 0 l LEFT"),
+        "ERR numkeys should be greater than 0",
+    );
+    assert_eq!(
+        c.cmd("INFO clients").text().contains("blocked_clients:0"),
+        true
+    );
 }
 
 #[test]
@@ -134,7 +149,10 @@ fn blmove_chain_and_wrong_destination() {
     wait_blocked(&mut admin, 1);
     admin.cmd("RPUSH blist foo");
     assert_err(&a.read(), "WRONGTYPE");
-    assert_eq!(admin.cmd("LRANGE blist 0 -1"), R::Array(vec![R::bulk("foo")]));
+    assert_eq!(
+        admin.cmd("LRANGE blist 0 -1"),
+        R::Array(vec![R::bulk("foo")])
+    );
 }
 
 #[test]
@@ -166,7 +184,9 @@ fn sorted_set_and_multi_pop_forms() {
             ]),
         ])
     );
-    w.send(&[b"BLMPOP", b"0", b"2", b"l1", b"l2", b"RIGHT", b"COUNT", b"2"]);
+    w.send(&[
+        b"BLMPOP", b"0", b"2", b"l1", b"l2", b"RIGHT", b"COUNT", b"2",
+    ]);
     wait_blocked(&mut admin, 1);
     admin.cmd("RPUSH l1 a b c");
     assert_eq!(
@@ -193,7 +213,10 @@ fn client_unblock_and_disconnect_release_waiters() {
     let id = w.cmd("CLIENT ID").text();
     w.send(&[b"BLPOP", b"k", b"0"]);
     wait_blocked(&mut admin, 1);
-    assert_eq!(admin.cmd(&format!("CLIENT UNBLOCK {id} TIMEOUT")), R::Int(1));
+    assert_eq!(
+        admin.cmd(&format!("CLIENT UNBLOCK {id} TIMEOUT")),
+        R::Int(1)
+    );
     assert_eq!(w.read(), R::NilArray);
     w.send(&[b"BLPOP", b"k", b"0"]);
     wait_blocked(&mut admin, 1);

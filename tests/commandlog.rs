@@ -45,9 +45,17 @@ fn logs_by_type_with_thresholds_and_limits() {
     assert_eq!(c.cmd("SLOWLOG LEN"), R::Int(1));
     assert_eq!(c.cmd("COMMANDLOG RESET slow"), R::ok());
     assert_eq!(c.cmd("SLOWLOG LEN"), R::Int(0));
-    assert_err(&c.cmd("COMMANDLOG LEN fast"), "ERR type should be one of the following");
-    assert_err(&c.cmd("COMMANDLOG GET -2 slow"), "ERR count should be greater than or equal to -1");
-    assert!(c.cmd("COMMANDLOG HELP").items()[0].text().starts_with("COMMANDLOG <subcommand>"));
+    assert_err(
+        &c.cmd("COMMANDLOG LEN fast"),
+        "ERR type should be one of the following",
+    );
+    assert_err(
+        &c.cmd("COMMANDLOG GET -2 slow"),
+        "ERR count should be greater than or equal to -1",
+    );
+    assert!(c.cmd("COMMANDLOG HELP").items()[0]
+        .text()
+        .starts_with("COMMANDLOG <subcommand>"));
     // secrets never reach a log
     c.cmd("CONFIG SET commandlog-execution-slower-than 0");
     c.cmd("CONFIG SET requirepass secret");
@@ -64,5 +72,8 @@ fn logs_by_type_with_thresholds_and_limits() {
         .collect();
     assert!(lines.iter().all(|l| !l.contains("secret")), "{lines:?}");
     assert!(lines.contains(&"AUTH (redacted)".to_string()), "{lines:?}");
-    assert!(lines.contains(&"CONFIG SET requirepass (redacted)".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"CONFIG SET requirepass (redacted)".to_string()),
+        "{lines:?}"
+    );
 }

@@ -17,17 +17,29 @@ fn add_position_distance_hash() {
         R::Int(2)
     );
     assert_eq!(c.cmd("ZSCORE Sicily Palermo"), R::bulk("3479099956230698"));
-    assert_eq!(c.cmd("GEOADD Sicily NX CH 13.5 38.2 Palermo 12.5 37.8 Marsala"), R::Int(1));
+    assert_eq!(
+        c.cmd("GEOADD Sicily NX CH 13.5 38.2 Palermo 12.5 37.8 Marsala"),
+        R::Int(1)
+    );
     assert_err(&c.cmd("GEOADD Sicily XX NX 1 1 a"), "ERR syntax error");
     assert_err(&c.cmd("GEOADD Sicily 1 1 2 3"), "ERR syntax error");
     assert_err(
         &c.cmd("GEOADD Sicily 200 1 a"),
         "ERR invalid longitude,latitude pair 200.000000,1.000000",
     );
-    assert_eq!(c.cmd("GEODIST Sicily Palermo Catania"), R::bulk("166274.1516"));
-    assert_eq!(c.cmd("GEODIST Sicily Palermo Catania km"), R::bulk("166.2742"));
+    assert_eq!(
+        c.cmd("GEODIST Sicily Palermo Catania"),
+        R::bulk("166274.1516")
+    );
+    assert_eq!(
+        c.cmd("GEODIST Sicily Palermo Catania km"),
+        R::bulk("166.2742")
+    );
     assert_eq!(c.cmd("GEODIST Sicily Palermo nope"), R::Nil);
-    assert_err(&c.cmd("GEODIST Sicily Palermo Catania parsec"), "ERR unsupported unit provided");
+    assert_err(
+        &c.cmd("GEODIST Sicily Palermo Catania parsec"),
+        "ERR unsupported unit provided",
+    );
     assert_eq!(
         c.cmd("GEOPOS Sicily Palermo nope"),
         R::Array(vec![
@@ -64,8 +76,14 @@ fn searches_and_stores() {
             bulks(&["Palermo", "190.4424"])
         ])
     );
-    assert_eq!(c.cmd("GEORADIUS Sicily 15 37 200 km COUNT 1 DESC"), bulks(&["Palermo"]));
-    assert_eq!(c.cmd("GEORADIUSBYMEMBER_RO Sicily Palermo 1 km"), bulks(&["Palermo"]));
+    assert_eq!(
+        c.cmd("GEORADIUS Sicily 15 37 200 km COUNT 1 DESC"),
+        bulks(&["Palermo"])
+    );
+    assert_eq!(
+        c.cmd("GEORADIUSBYMEMBER_RO Sicily Palermo 1 km"),
+        bulks(&["Palermo"])
+    );
     assert_eq!(
         c.cmd("GEOSEARCH Sicily FROMMEMBER Palermo BYRADIUS 200 km ASC"),
         bulks(&["Palermo", "Catania"])
@@ -81,7 +99,10 @@ fn searches_and_stores() {
         R::Int(2)
     );
     assert_eq!(c.cmd("ZSCORE d3 Catania"), R::bulk("56.4412578701582"));
-    assert_eq!(c.cmd("GEOSEARCHSTORE d3 nokey FROMLONLAT 15 37 BYRADIUS 200 km"), R::Int(0));
+    assert_eq!(
+        c.cmd("GEOSEARCHSTORE d3 nokey FROMLONLAT 15 37 BYRADIUS 200 km"),
+        R::Int(0)
+    );
     assert_eq!(c.cmd("EXISTS d3"), R::Int(0));
     assert_err(
         &c.cmd("GEORADIUS Sicily 15 37 200 km WITHDIST STORE x"),
@@ -91,8 +112,14 @@ fn searches_and_stores() {
         &c.cmd("GEOSEARCH Sicily BYRADIUS 200 km ASC WITHDIST"),
         "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH",
     );
-    assert_err(&c.cmd("GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 1 km ANY"), "ERR the ANY argument requires COUNT argument");
-    assert_err(&c.cmd("GEORADIUSBYMEMBER Sicily nope 200 km"), "ERR could not decode requested zset member");
+    assert_err(
+        &c.cmd("GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 1 km ANY"),
+        "ERR the ANY argument requires COUNT argument",
+    );
+    assert_err(
+        &c.cmd("GEORADIUSBYMEMBER Sicily nope 200 km"),
+        "ERR could not decode requested zset member",
+    );
     assert_eq!(
         c.cmd("COMMAND GETKEYS GEORADIUS Sicily 15 37 200 km STORE dst"),
         bulks(&["Sicily", "dst"])

@@ -26,7 +26,10 @@ fn numeric_alpha_limit_and_desc() {
     assert_eq!(c.cmd("SORT z BY nosort DESC"), bulks(&["x", "w", "y"]));
     assert_eq!(c.cmd("SORT missing"), bulks(&[]));
     c.cmd("RPUSH bad 1 x");
-    assert_err(&c.cmd("SORT bad"), "ERR One or more scores can't be converted into double");
+    assert_err(
+        &c.cmd("SORT bad"),
+        "ERR One or more scores can't be converted into double",
+    );
     c.cmd("SET str v");
     assert_err(&c.cmd("SORT str"), "WRONGTYPE");
     assert_err(&c.cmd("SORT l LIMIT 1"), "ERR syntax error");

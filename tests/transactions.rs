@@ -35,13 +35,25 @@ fn queueing_errors_abort_exec() {
     c.cmd("MULTI");
     c.cmd("SET k v");
     assert_err(&c.cmd("NOSUCHCMD"), "ERR unknown command");
-    assert_err(&c.cmd("GET"), "ERR wrong number of arguments for 'get' command");
-    assert_err(&c.cmd("EXEC"), "EXECABORT Transaction discarded because of previous errors.");
+    assert_err(
+        &c.cmd("GET"),
+        "ERR wrong number of arguments for 'get' command",
+    );
+    assert_err(
+        &c.cmd("EXEC"),
+        "EXECABORT Transaction discarded because of previous errors.",
+    );
     assert_eq!(c.cmd("EXISTS k"), R::Int(0));
     // MULTI and WATCH are refused inside a transaction, which then aborts
     c.cmd("MULTI");
-    assert_err(&c.cmd("MULTI"), "ERR Command not allowed inside a transaction");
-    assert_err(&c.cmd("WATCH k"), "ERR Command not allowed inside a transaction");
+    assert_err(
+        &c.cmd("MULTI"),
+        "ERR Command not allowed inside a transaction",
+    );
+    assert_err(
+        &c.cmd("WATCH k"),
+        "ERR Command not allowed inside a transaction",
+    );
     assert_err(&c.cmd("EXEC"), "EXECABORT");
     // DISCARD drops the queue
     c.cmd("MULTI");
@@ -166,5 +178,8 @@ fn exec_is_never_observed_half_done() {
     }
     writer.join().unwrap();
     assert!(seen > 0);
-    assert_eq!(r.cmd("MGET a b"), R::Array(vec![R::bulk("2000"), R::bulk("2000")]));
+    assert_eq!(
+        r.cmd("MGET a b"),
+        R::Array(vec![R::bulk("2000"), R::bulk("2000")])
+    );
 }

@@ -138,8 +138,12 @@ fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
 // ---------------------------------------------------------------- arguments
 
 fn lon_lat(a: &[u8], b: &[u8]) -> Result<(f64, f64), CmdError> {
-    let lon = parse_f64(a).filter(|v| !v.is_nan()).ok_or(CmdError::NotFloat)?;
-    let lat = parse_f64(b).filter(|v| !v.is_nan()).ok_or(CmdError::NotFloat)?;
+    let lon = parse_f64(a)
+        .filter(|v| !v.is_nan())
+        .ok_or(CmdError::NotFloat)?;
+    let lat = parse_f64(b)
+        .filter(|v| !v.is_nan())
+        .ok_or(CmdError::NotFloat)?;
     if !(LONG_MIN..=LONG_MAX).contains(&lon) || !(LAT_MIN..=LAT_MAX).contains(&lat) {
         return Err(CmdError::err(format!(
             "invalid longitude,latitude pair {lon:.6},{lat:.6}"
@@ -222,7 +226,7 @@ fn geoadd(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         flags.push(a);
         i += 1;
     }
-    if (args.len() - i) % 3 != 0 || (nx && xx) || i == args.len() {
+    if !(args.len() - i).is_multiple_of(3) || (nx && xx) || i == args.len() {
         return Err(CmdError::Syntax);
     }
     let mut scores = Vec::with_capacity((args.len() - i) / 3);
@@ -386,10 +390,15 @@ struct Found {
 }
 
 fn search(ctx: &mut Ctx, args: &[&[u8]], variant: Variant, may_store: bool) -> CmdResult {
-    let src = if variant == Variant::SearchStore { args[2] } else { args[1] };
+    let src = if variant == Variant::SearchStore {
+        args[2]
+    } else {
+        args[1]
+    };
     // the whole set is read once: members, scores, and the centre's own score
-    let members: Option<Vec<(Vec<u8>, f64)>> =
-        with_zset(ctx, src, |z| z.iter().map(|(m, s)| (m.to_vec(), s)).collect())?;
+    let members: Option<Vec<(Vec<u8>, f64)>> = with_zset(ctx, src, |z| {
+        z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
+    })?;
     let score_of = |m: &[u8]| {
         members
             .as_ref()
@@ -518,7 +527,8 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], variant: Variant, may_store: bool) -> C
     if any && count == 0 {
         return Err(CmdError::err("the ANY argument requires COUNT argument"));
     }
-    let (Some(members), Some((cx, cy)), Some((shape, conversion))) = (members, center, shape) else {
+    let (Some(members), Some((cx, cy)), Some((shape, conversion))) = (members, center, shape)
+    else {
         // no source set: nothing found (the destination, if any, is emptied)
         return finish_store_or_reply(ctx, store, Vec::new(), storedist, 1.0, variant);
     };
@@ -562,7 +572,10 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], variant: Variant, may_store: bool) -> C
     }
     if let Some(asc) = sort {
         found.sort_by(|a, b| {
-            let o = a.dist.partial_cmp(&b.dist).unwrap_or(std::cmp::Ordering::Equal);
+            let o = a
+                .dist
+                .partial_cmp(&b.dist)
+                .unwrap_or(std::cmp::Ordering::Equal);
             if asc {
                 o
             } else {
@@ -584,7 +597,8 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], variant: Variant, may_store: bool) -> C
         }
         ctx.out.bulk(&f.member);
         if withdist {
-            ctx.out.bulk(format!("{:.4}", f.dist / conversion).as_bytes());
+            ctx.out
+                .bulk(format!("{:.4}", f.dist / conversion).as_bytes());
         }
         if withhash {
             ctx.out.int(f.score as i64);
@@ -621,7 +635,11 @@ fn finish_store_or_reply(
         let mut shard = db.lock(dst);
         if n > 0 {
             let entries = found.into_iter().map(|f| {
-                let score = if storedist { f.dist / conversion } else { f.score };
+                let score = if storedist {
+                    f.dist / conversion
+                } else {
+                    f.score
+                };
                 (f.member, score)
             });
             let z = ZSet::from_entries(entries, lim);
@@ -657,11 +675,17 @@ mod tests {
     #[test]
     fn scores_and_hashes_match_valkey() {
         // GEOADD Sicily 13.361389 38.115556 "Palermo" scores 3479099956230698
-        assert_eq!(encode(13.361389, 38.115556, LAT_MIN, LAT_MAX), 3479099956230698);
+        assert_eq!(
+            encode(13.361389, 38.115556, LAT_MIN, LAT_MAX),
+            3479099956230698
+        );
         let (lon, lat) = decode(3479099956230698);
         assert_eq!(human(lon), "13.36138933897018433");
         assert_eq!(human(lat), "38.11555639549629859");
         let (lon2, lat2) = decode(encode(15.087269, 37.502669, LAT_MIN, LAT_MAX));
-        assert_eq!(format!("{:.4}", distance(lon, lat, lon2, lat2)), "166274.1516");
+        assert_eq!(
+            format!("{:.4}", distance(lon, lat, lon2, lat2)),
+            "166274.1516"
+        );
     }
 }

@@ -1,16 +1,16 @@
 //! Hash commands.
 
 use super::flags::*;
-use std::sync::atomic::Ordering::Relaxed;
 use super::strings::ldouble;
 use super::{acl, glob_match, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
-use crate::pubsub::class;
 use crate::protocol::Reply;
+use crate::pubsub::class;
 use crate::store::hash::{Hash, Limits};
 use crate::store::{NewValue, Object, Shard, ValueRef};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::HashSet;
+use std::sync::atomic::Ordering::Relaxed;
 
 const H: u64 = acl::HASH;
 

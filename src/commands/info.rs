@@ -690,7 +690,10 @@ fn memory_section(srv: &Server, o: &mut Out) {
     );
     o.kv("used_memory_functions", code_bytes);
     o.kv("used_memory_scripts", script_bytes + code_bytes);
-    o.kv("used_memory_scripts_human", human_bytes((script_bytes + code_bytes) as u64));
+    o.kv(
+        "used_memory_scripts_human",
+        human_bytes((script_bytes + code_bytes) as u64),
+    );
     o.kv("maxmemory", maxmemory);
     o.kv("maxmemory_human", human_bytes(maxmemory));
     o.kv(
@@ -710,7 +713,10 @@ fn memory_section(srv: &Server, o: &mut Out) {
     o.kv("rss_overhead_bytes", 0);
     o.kv("mem_fragmentation_ratio", format!("{:.2}", r.frag));
     o.kv("mem_fragmentation_bytes", r.frag_bytes);
-    o.kv("mem_not_counted_for_evict", crate::persistence::buffer_len());
+    o.kv(
+        "mem_not_counted_for_evict",
+        crate::persistence::buffer_len(),
+    );
     o.kv("mem_replication_backlog", 0);
     o.kv("mem_total_replication_buffers", 0);
     o.kv("mem_clients_slaves", 0);
@@ -794,7 +800,9 @@ fn stats(srv: &Server, o: &mut Out) {
     o.kv("evicted_clients", 0);
     o.kv(
         "evicted_scripts",
-        srv.scripting.evicted.load(std::sync::atomic::Ordering::Relaxed),
+        srv.scripting
+            .evicted
+            .load(std::sync::atomic::Ordering::Relaxed),
     );
     let (exceeded_total, exceeded_now) = crate::store::evict::exceeded_ms();
     o.kv("total_eviction_exceeded_time", exceeded_total);

@@ -4,8 +4,8 @@
 use super::flags::*;
 use super::spec::container;
 use super::{acl, glob_match, int_arg, is, lossy, CmdError, CmdResult, Command, Ctx};
-use crate::pubsub::class;
 use crate::protocol::decode::parse_i64;
+use crate::pubsub::class;
 use crate::store::dump::{self, DumpError};
 use crate::store::table::LRU_MAX;
 use crate::store::{lru_clock, Node, OwnedValue, Shard, ValueRef, SHARDS};

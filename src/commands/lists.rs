@@ -3,8 +3,8 @@
 use super::flags::*;
 use super::{acl, int_arg, is, parse_i64, CmdError, CmdResult, Command, Ctx};
 use crate::pubsub::class;
-use crate::store::list::{End, List};
 use crate::server::blocking::{self, Kind};
+use crate::store::list::{End, List};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 
 const LIST: u64 = acl::LIST;
@@ -212,7 +212,12 @@ const POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// The configured node limit, read per command so CONFIG SET applies at once.
 fn fill(ctx: &Ctx) -> i64 {
-    ctx.srv.config.hot.enc.list_size.load(std::sync::atomic::Ordering::Relaxed)
+    ctx.srv
+        .config
+        .hot
+        .enc
+        .list_size
+        .load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn list_ref(n: &Node) -> Result<&List, CmdError> {
@@ -839,9 +844,15 @@ fn bmove(
     move_generic(ctx, args[1], args[2], from, to)?;
     if ctx.dirty > dirty {
         let logged: Vec<Vec<u8>> = if args.len() == 6 {
-            [&b"LMOVE"[..], args[1], args[2], args[3], args[4]].iter().map(|a| a.to_vec()).collect()
+            [&b"LMOVE"[..], args[1], args[2], args[3], args[4]]
+                .iter()
+                .map(|a| a.to_vec())
+                .collect()
         } else {
-            [&b"RPOPLPUSH"[..], args[1], args[2]].iter().map(|a| a.to_vec()).collect()
+            [&b"RPOPLPUSH"[..], args[1], args[2]]
+                .iter()
+                .map(|a| a.to_vec())
+                .collect()
         };
         ctx.propagate = Some(vec![logged]);
         return Ok(());

@@ -154,7 +154,13 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         return;
     }
     if client.multi.is_some() && cmd.has(flags::NO_MULTI) {
-        reject(srv, client, cmd, out, "ERR Command not allowed inside a transaction");
+        reject(
+            srv,
+            client,
+            cmd,
+            out,
+            "ERR Command not allowed inside a transaction",
+        );
         return;
     }
     if client.resp2_subscribed() && !cmd.has(flags::PUBSUB_CONTEXT) {

@@ -981,7 +981,9 @@ fn log_kind(a: &[u8]) -> Result<usize, CmdError> {
     } else if is(a, "large-reply") {
         Ok(crate::server::LOG_LARGE_REPLY)
     } else {
-        Err(CmdError::err("type should be one of the following: slow, large-request, large-reply"))
+        Err(CmdError::err(
+            "type should be one of the following: slow, large-request, large-reply",
+        ))
     }
 }
 

@@ -5,14 +5,14 @@
 //! anything else touches the keyspace.
 
 use super::flags::*;
-use std::sync::atomic::Ordering::Relaxed;
 use super::keys::parse_cursor;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
-use crate::pubsub::class;
 use crate::protocol::Reply;
+use crate::pubsub::class;
 use crate::store::set::{Elem, Limits, Set};
 use crate::store::{Db, MultiLock, NewValue, Object, Shard, ValueRef};
 use rand::Rng;
+use std::sync::atomic::Ordering::Relaxed;
 
 const SET: u64 = acl::SET;
 

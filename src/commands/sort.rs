@@ -150,7 +150,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The elements of the value at `key`, in its natural order (list order, set order,
 /// score order); None for a missing key.
-fn load(ctx: &Ctx, key: &[u8]) -> Result<Option<(Vec<Vec<u8>>, Kind)>, CmdError> {
+/// The elements of a value and what type it was.
+type Loaded = (Vec<Vec<u8>>, Kind);
+
+fn load(ctx: &Ctx, key: &[u8]) -> Result<Option<Loaded>, CmdError> {
     let db = ctx.db();
     let mut shard = db.lock(key);
     let Some(node) = shard.get(key, ctx.now) else {
@@ -263,7 +266,14 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
     let (mut start, mut end) = match o.limit {
         Some((s, c)) => {
             let s = s.max(0);
-            (s, if c < 0 { len - 1 } else { s.saturating_add(c) - 1 })
+            (
+                s,
+                if c < 0 {
+                    len - 1
+                } else {
+                    s.saturating_add(c) - 1
+                },
+            )
         }
         None => (0, len - 1),
     };

@@ -5,6 +5,9 @@ use super::{CmdResult, Ctx};
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]) -> CmdResult;
 
+/// Finds key positions by parsing a command line.
+pub type KeysFn = fn(&[&[u8]]) -> Vec<usize>;
+
 /// Command flags, as in Valkey's `server.h` glossary. COMMAND INFO prints their names.
 pub mod flags {
     pub const WRITE: u32 = 1 << 0;
@@ -118,7 +121,7 @@ pub struct Command {
     /// EVAL script numkeys key...): the position of that count; 0 if none.
     pub numkeys_at: i32,
     /// Extra key positions found by parsing the arguments (SORT ... STORE key).
-    pub more_keys: Option<fn(&[&[u8]]) -> Vec<usize>>,
+    pub more_keys: Option<KeysFn>,
     /// Declared ACL categories; flag-derived ones are added by [`Command::acl_categories`].
     pub acl: u64,
     pub group: &'static str,
@@ -165,7 +168,7 @@ impl Command {
     }
 
     /// Keys beyond the declared range, found by parsing the arguments.
-    pub const fn more_keys(mut self, f: fn(&[&[u8]]) -> Vec<usize>) -> Command {
+    pub const fn more_keys(mut self, f: KeysFn) -> Command {
         self.more_keys = Some(f);
         self
     }

@@ -63,12 +63,15 @@ pub struct WatchState {
     keys: Vec<(usize, Vec<u8>, bool)>,
 }
 
+/// (database, key)
+type WatchedKey = (usize, Vec<u8>);
+
 /// Who watches which key, for the whole server.
 #[derive(Default)]
 pub struct Watches {
     /// Number of (client, key) registrations: writes skip the map while it is zero.
     count: AtomicUsize,
-    map: Mutex<HashMap<(usize, Vec<u8>), Vec<Arc<WatchFlag>>>>,
+    map: Mutex<HashMap<WatchedKey, Vec<Arc<WatchFlag>>>>,
 }
 
 impl Watches {

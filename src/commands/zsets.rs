@@ -1,15 +1,15 @@
 //! Sorted set commands.
 
 use super::flags::*;
-use std::sync::atomic::Ordering::Relaxed;
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
-use crate::pubsub::class;
 use crate::protocol::Reply;
+use crate::pubsub::class;
 use crate::server::blocking;
 use crate::store::zset::{entry_cmp, Limits, ZSet};
 use crate::store::{NewValue, Node, Object, Shard, ValueRef};
 use rand::Rng;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 
 const Z: u64 = acl::SORTEDSET;
 const G: &str = "sorted-set";
@@ -1660,50 +1660,6 @@ fn zscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strtod_like_c() {
-        assert_eq!(strtod(b"1.5"), Some((1.5, false)));
-        assert_eq!(strtod(b" -2"), Some((-2.0, false)));
-        assert_eq!(strtod(b"0x1p3"), Some((8.0, false)));
-        assert_eq!(strtod(b"-0X.8"), Some((-0.5, false)));
-        assert_eq!(strtod(b"1e400"), Some((f64::INFINITY, true)));
-        assert_eq!(strtod(b"1e-400"), Some((0.0, true)));
-        assert_eq!(strtod(b"0e-400"), Some((0.0, false)));
-        assert_eq!(strtod(b"-Infinity"), Some((f64::NEG_INFINITY, false)));
-        assert!(strtod(b"nan").is_some_and(|(v, _)| v.is_nan()));
-        for bad in [
-            &b"0x"[..],
-            b"1e",
-            b"e5",
-            b".",
-            b"1 ",
-            b"+-1",
-            b"0x1p",
-            b"1_0",
-            b"",
-        ] {
-            assert_eq!(strtod(bad), None, "{}", String::from_utf8_lossy(bad));
-        }
-        assert_eq!(double_arg(b" 1"), None);
-        assert_eq!(double_arg(b"1e400"), None);
-        assert_eq!(double_arg(b"nan"), None);
-    }
-
-    #[test]
-    fn rank_spans() {
-        assert_eq!(rank_span(0, -1, 3), Some((0, 2)));
-        assert_eq!(rank_span(-100, 100, 3), Some((0, 2)));
-        assert_eq!(rank_span(2, 1, 3), None);
-        assert_eq!(rank_span(3, 5, 3), None);
-        assert_eq!(rank_span(i64::MIN, i64::MIN, 3), None);
-        assert_eq!(rank_span(0, 0, 0), None);
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // blocking pops
 
@@ -1770,4 +1726,48 @@ fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     ctx.out.null_array();
     blocking::block(ctx, args, keys, blocking::Kind::ZSet, timeout, at);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtod_like_c() {
+        assert_eq!(strtod(b"1.5"), Some((1.5, false)));
+        assert_eq!(strtod(b" -2"), Some((-2.0, false)));
+        assert_eq!(strtod(b"0x1p3"), Some((8.0, false)));
+        assert_eq!(strtod(b"-0X.8"), Some((-0.5, false)));
+        assert_eq!(strtod(b"1e400"), Some((f64::INFINITY, true)));
+        assert_eq!(strtod(b"1e-400"), Some((0.0, true)));
+        assert_eq!(strtod(b"0e-400"), Some((0.0, false)));
+        assert_eq!(strtod(b"-Infinity"), Some((f64::NEG_INFINITY, false)));
+        assert!(strtod(b"nan").is_some_and(|(v, _)| v.is_nan()));
+        for bad in [
+            &b"0x"[..],
+            b"1e",
+            b"e5",
+            b".",
+            b"1 ",
+            b"+-1",
+            b"0x1p",
+            b"1_0",
+            b"",
+        ] {
+            assert_eq!(strtod(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(double_arg(b" 1"), None);
+        assert_eq!(double_arg(b"1e400"), None);
+        assert_eq!(double_arg(b"nan"), None);
+    }
+
+    #[test]
+    fn rank_spans() {
+        assert_eq!(rank_span(0, -1, 3), Some((0, 2)));
+        assert_eq!(rank_span(-100, 100, 3), Some((0, 2)));
+        assert_eq!(rank_span(2, 1, 3), None);
+        assert_eq!(rank_span(3, 5, 3), None);
+        assert_eq!(rank_span(i64::MIN, i64::MIN, 3), None);
+        assert_eq!(rank_span(0, 0, 0), None);
+    }
 }

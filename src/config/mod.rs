@@ -283,7 +283,22 @@ impl Config {
         for (_, d, _) in &staged {
             self.refresh_hot(d.name);
         }
+        // the canonical text of notify-keyspace-events drops `n` next to `A` (as
+        // Valkey prints it), but the class stays enabled: take the bits from the input
+        if let Some((_, v)) = pairs.iter().find(|(n, _)| {
+            self.directive(n)
+                .is_some_and(|(_, d)| d.name == "notify-keyspace-events")
+        }) {
+            self.set_notify_flags(crate::pubsub::parse_notify_flags(v));
+        }
         Ok(())
+    }
+
+    fn set_notify_flags(&self, f: u32) {
+        use crate::pubsub::class;
+        self.hot.notify_keyspace_events.store(f, Relaxed);
+        let new = f & class::NEW != 0 && f & (class::KEYSPACE | class::KEYEVENT) != 0;
+        crate::store::TRACK_CREATED.store(new, Relaxed);
     }
 
     pub fn set(&self, name: &str, value: &str) -> Result<(), String> {
@@ -334,13 +349,9 @@ impl Config {
             | "maxmemory-eviction-tenacity"
             | "lfu-log-factor"
             | "lfu-decay-time" => crate::store::evict::configure(self),
-            "notify-keyspace-events" => {
-                use crate::pubsub::class;
-                let f = crate::pubsub::parse_notify_flags(&self.get(name).unwrap_or_default());
-                h.notify_keyspace_events.store(f, Relaxed);
-                let new = f & class::NEW != 0 && f & (class::KEYSPACE | class::KEYEVENT) != 0;
-                crate::store::TRACK_CREATED.store(new, Relaxed);
-            }
+            "notify-keyspace-events" => self.set_notify_flags(crate::pubsub::parse_notify_flags(
+                &self.get(name).unwrap_or_default(),
+            )),
             "client-output-buffer-limit" => {
                 let v = self.get(name).unwrap_or_default();
                 let [hard, soft, secs] = crate::pubsub::pubsub_obuf_limits(&v);

@@ -329,32 +329,18 @@ fn over_maxmemory(_srv: &Server) -> bool {
     crate::store::evict::oom_state()
 }
 
-fn lua_sha1hex(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+fn lua_sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.len() != 1 {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR wrong number of arguments")?),
+            Value::String(lua.create_string("ERR wrong number of arguments")?),
         ));
     }
     let b = match &args[0] {
         Value::String(s) => s.as_bytes().to_vec(),
         v => arg_bytes(v).unwrap_or_default(),
     };
-    Ok((Value::String(lua_str(&sha1_hex(&b))?), Value::Nil))
-}
-
-thread_local! {
-    static STRINGS: Cell<*const Lua> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Interns a short string through the interpreter of the current call.
-fn lua_str(s: &str) -> mlua::Result<mlua::LuaString> {
-    let p = STRINGS.with(|c| c.get());
-    if p.is_null() {
-        return Err(mlua::Error::RuntimeError("no interpreter".into()));
-    }
-    // SAFETY: set by `Vm` while it is borrowed for a call on this thread.
-    unsafe { &*p }.create_string(s)
+    Ok((Value::String(lua.create_string(&sha1_hex(&b))?), Value::Nil))
 }
 
 fn lua_number(v: &Value) -> Option<f64> {
@@ -368,8 +354,8 @@ fn lua_number(v: &Value) -> Option<f64> {
     }
 }
 
-fn lua_log(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
-    let fail = |m: &str| Ok((Value::Nil, Value::String(lua_str(m)?)));
+fn lua_log(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+    let fail = |m: &str| Ok((Value::Nil, Value::String(lua.create_string(m)?)));
     if args.len() < 2 {
         return fail("ERR server.log() requires two arguments or more.");
     }
@@ -398,36 +384,36 @@ fn lua_log(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     Ok((Value::Nil, Value::Nil))
 }
 
-fn lua_setresp(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+fn lua_setresp(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.len() != 1 {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR server.setresp() requires one argument.")?),
+            Value::String(lua.create_string("ERR server.setresp() requires one argument.")?),
         ));
     }
     let resp = lua_number(&args[0]).unwrap_or(0.0) as i64;
     if resp != 2 && resp != 3 {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR RESP version must be 2 or 3.")?),
+            Value::String(lua.create_string("ERR RESP version must be 2 or 3.")?),
         ));
     }
     with_ctx(|ctx| ctx.client.resp = resp as u8);
     Ok((Value::Nil, Value::Nil))
 }
 
-fn lua_set_repl(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+fn lua_set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.len() != 1 {
         return Ok((
             Value::Nil,
-            Value::String(lua_str("ERR server.set_repl() requires one argument.")?),
+            Value::String(lua.create_string("ERR server.set_repl() requires one argument.")?),
         ));
     }
     let f = lua_number(&args[0]).unwrap_or(0.0) as i64;
     if f & !3 != 0 {
         return Ok((
             Value::Nil,
-            Value::String(lua_str(
+            Value::String(lua.create_string(
                 "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
             )?),
         ));
@@ -436,11 +422,11 @@ fn lua_set_repl(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     Ok((Value::Nil, Value::Nil))
 }
 
-fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
+fn lua_acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
     if args.is_empty() {
         return Ok((
             Value::Nil,
-            Value::String(lua_str(
+            Value::String(lua.create_string(
                 "ERR Please specify at least one argument for this call",
             )?),
         ));
@@ -452,7 +438,7 @@ fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> 
             None => {
                 return Ok((
                     Value::Nil,
-                    Value::String(lua_str(
+                    Value::String(lua.create_string(
                         "ERR Command arguments must be strings or integers",
                     )?),
                 ))
@@ -463,7 +449,7 @@ fn lua_acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> 
     if lookup_for_script(&argv).is_none() {
         return Ok((
             Value::Nil,
-            Value::String(lua_str(
+            Value::String(lua.create_string(
                 "ERR Invalid command passed to server.acl_check_cmd()",
             )?),
         ));
@@ -757,7 +743,6 @@ impl Vm {
             return Ok(sha);
         }
         let (flags, shebang_len) = shebang_flags(body).map_err(CmdError::err)?;
-        self.set_strings();
         // the shebang line is skipped but its newline kept, so line numbers stay right
         let func = self
             .lua
@@ -795,9 +780,6 @@ impl Vm {
         Ok(sha)
     }
 
-    fn set_strings(&self) {
-        STRINGS.with(|c| c.set(&self.lua as *const Lua));
-    }
 
     /// Runs a cached script for EVAL/EVALSHA; the reply (or error) goes to `ctx`.
     pub fn eval(
@@ -821,7 +803,6 @@ impl Vm {
                 }
             }
         }
-        self.set_strings();
         let lua = &self.lua;
         let k = string_array(lua, keys).map_err(lua_fail)?;
         let a = string_array(lua, argv).map_err(lua_fail)?;
@@ -851,7 +832,6 @@ impl Vm {
             return Err(CmdError::err("Function not found"));
         };
         let (cb, flags) = (f.callback.clone(), f.flags);
-        self.set_strings();
         let lua = &self.lua;
         let k = string_array(lua, keys).map_err(lua_fail)?;
         let a = string_array(lua, argv).map_err(lua_fail)?;
@@ -964,7 +944,6 @@ impl Vm {
         name: &str,
         code: &[u8],
     ) -> Result<Vec<(FunctionInfo, Function)>, LoadError> {
-        self.set_strings();
         let f = self
             .lua
             .load(code)

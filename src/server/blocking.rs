@@ -229,7 +229,8 @@ pub fn serve_ready(srv: &Server) {
             break;
         }
         for (db, key) in ready {
-            let waiters: Vec<Arc<Waiter>> = match srv.blocking.queues.lock().get(&(db, key.clone())) {
+            let waiters: Vec<Arc<Waiter>> = match srv.blocking.queues.lock().get(&(db, key.clone()))
+            {
                 Some(q) => q.iter().cloned().collect(),
                 None => continue,
             };

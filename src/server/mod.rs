@@ -105,19 +105,21 @@ fn redacted_positions(args: &[&[u8]]) -> impl Fn(usize) -> bool {
         }
     } else if is(name, "auth") {
         secret.iter_mut().skip(1).for_each(|s| *s = true);
-    } else if is(name, "hello") {
-        for i in 0..args.len() {
-            if is(args[i], "auth") {
-                secret.iter_mut().skip(i + 1).take(2).for_each(|s| *s = true);
-            }
-        }
-    } else if is(name, "migrate") {
-        for i in 0..args.len() {
-            if is(args[i], "auth") {
-                secret.iter_mut().skip(i + 1).take(1).for_each(|s| *s = true);
-            } else if is(args[i], "auth2") {
-                secret.iter_mut().skip(i + 1).take(2).for_each(|s| *s = true);
-            }
+    } else if is(name, "hello") || is(name, "migrate") {
+        for (i, a) in args.iter().enumerate() {
+            let n = if is(a, "auth") {
+                // HELLO AUTH user pass; MIGRATE AUTH pass
+                if is(name, "hello") {
+                    2
+                } else {
+                    1
+                }
+            } else if is(a, "auth2") && is(name, "migrate") {
+                2
+            } else {
+                0
+            };
+            secret.iter_mut().skip(i + 1).take(n).for_each(|s| *s = true);
         }
     }
     move |i| secret.get(i).copied().unwrap_or(false)
