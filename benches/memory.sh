@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # memory.sh - memory footprint of ferrokey beside valkey-server, loaded identically.
 #
-# Usage: benches/memory.sh [strings] [hashes] [zset]   (default: all three)
+# Usage: benches/memory.sh [strings] [hashes] [zset] [bighash]
+#        (default: the first three)
 #
 # Each data set is loaded into a fresh pair of servers (ferrokey, then valkey) as one
 # RESP stream through `valkey-cli --pipe`:
 #   strings  1M `SET key:NNNNNNN <16-byte value>`
 #   hashes   100k `HSET h:NNNNNN f0 v0 .. f9 v9`, values of 8 bytes (compact encoding)
 #   zset     one sorted set of 1M members: `ZADD z <score> member:NNNNNNN`, 1000 per command
+#   bighash  one hash of 1M fields (table encoding): `HSET big field:NNNNNNN <8 bytes>`
 # and then reports VmRSS (/proc/<pid>/status) and INFO's used_memory for both, with the
 # ratio ferrokey / valkey (below 1 means ferrokey uses less), and the load time
 # (wall clock of the pipe, a rough figure on a shared machine).
@@ -101,7 +103,13 @@ gen() {
                 for (j = 0; j < per; j++) { i = c * per + j;
                     s = sprintf("%.6f", rand() * 1000000); m = sprintf("member:%07d", i);
                     printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(s), s, length(m), m } } }' ;;
-        *) die "unknown data set $1 (strings, hashes, zset)" ;;
+        bighash) awk 'BEGIN { per = 1000;
+            for (c = 0; c < 1000000 / per; c++) {
+                printf "*%d\r\n$4\r\nHSET\r\n$3\r\nbig\r\n", 2 + 2 * per;
+                for (j = 0; j < per; j++) { i = c * per + j;
+                    f = sprintf("field:%07d", i); v = sprintf("v%07d", i);
+                    printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(f), f, length(v), v } } }' ;;
+        *) die "unknown data set $1 (strings, hashes, zset, bighash)" ;;
     esac
 }
 

@@ -913,7 +913,12 @@ fn a_command_error_is_counted_once() {
     // an error the script makes up is counted as the script's
     assert_eq!(c.cmd("CONFIG RESETSTAT"), R::ok());
     assert_err(
-        &eval(&mut c, "return redis.error_reply('MY_ERR_CODE custom msg')", &[], &[]),
+        &eval(
+            &mut c,
+            "return redis.error_reply('MY_ERR_CODE custom msg')",
+            &[],
+            &[],
+        ),
         "MY_ERR_CODE custom msg",
     );
     let errs = c.cmd("INFO errorstats").text();

@@ -120,6 +120,27 @@ fn watch_detects_changes_from_other_connections() {
     assert_eq!(c.cmd("EXEC"), R::NilArray);
 }
 
+/// A write that leaves a named key unchanged does not touch it: SMOVE of a member the
+/// destination already has changes only the source.
+#[test]
+fn unchanged_keys_of_a_write_stay_untouched() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let mut other = s.raw();
+    c.cmd("SADD src a b");
+    c.cmd("SADD dst a");
+    c.cmd("WATCH dst");
+    assert_eq!(other.cmd("SMOVE src dst a"), R::Int(1));
+    c.cmd("MULTI");
+    c.cmd("SADD dst c");
+    assert_eq!(c.cmd("EXEC"), R::Array(vec![R::Int(1)]));
+    c.cmd("WATCH src");
+    other.cmd("SMOVE src dst b");
+    c.cmd("MULTI");
+    c.cmd("PING");
+    assert_eq!(c.cmd("EXEC"), R::NilArray);
+}
+
 /// Fifty clients increment one counter with WATCH/MULTI/EXEC and retry on conflict:
 /// the counter ends exact.
 #[test]

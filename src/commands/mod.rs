@@ -103,6 +103,10 @@ pub struct Ctx<'a> {
     /// What the AOF logs for this command instead of the request itself (None: the
     /// request as sent). Handlers whose effect differs from their request set it.
     pub propagate: Option<Vec<Vec<Vec<u8>>>>,
+    /// Positions of the key arguments the command changed, when not all of them did
+    /// (SMOVE into a set that already had the member): WATCH and blocked clients only
+    /// hear of those.
+    pub changed_keys: Option<Vec<usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -219,6 +223,7 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         cmd,
         dirty: 0,
         propagate: None,
+        changed_keys: None,
     };
     // Normal commands share the gate; EXEC and scripts take it exclusively so that
     // nothing observes them half done, and what they run nested already holds it.
@@ -239,9 +244,10 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
         }
     };
     let dirty = ctx.dirty;
+    let changed = ctx.changed_keys.take();
     if dirty > 0 && cmd.has(flags::WRITE) {
         // WATCH and blocked clients learn of the change through the keys it names
-        for i in cmd.key_positions_in(args) {
+        for i in changed.unwrap_or_else(|| cmd.key_positions_in(args)) {
             if let Some(k) = args.get(i) {
                 srv.key_modified(client.db, k);
             }

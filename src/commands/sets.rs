@@ -489,6 +489,10 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let added = write_set(locks.shard(dst), dst, now)?.is_some_and(|s| s.add(member, &lim));
     drop(locks);
     ctx.dirty += 1 + added as u64;
+    if !added {
+        // the destination already had the member: only the source changed
+        ctx.changed_keys = Some(vec![1]);
+    }
     ctx.notify(class::SET, "srem", src);
     if emptied {
         ctx.notify(class::GENERIC, "del", src);

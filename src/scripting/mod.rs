@@ -222,32 +222,50 @@ pub fn enter_gate<'a>(
 ) -> Result<Gate<'a>, &'static str> {
     use crate::commands::flags;
     let exclusive = cmd.has(flags::EXCLUSIVE);
+    let mut tries = 0u32;
     loop {
+        // a poisoned gate only means a handler panicked elsewhere; the data is intact
+        use std::sync::TryLockError::{Poisoned, WouldBlock};
         let got = if exclusive {
-            srv.gate.try_write().ok().map(Gate::Exclusive)
+            match srv.gate.try_write() {
+                Ok(g) => Some(Gate::Exclusive(g)),
+                Err(Poisoned(p)) => Some(Gate::Exclusive(p.into_inner())),
+                Err(WouldBlock) => None,
+            }
         } else {
-            srv.gate.try_read().ok().map(Gate::Shared)
+            match srv.gate.try_read() {
+                Ok(g) => Some(Gate::Shared(g)),
+                Err(Poisoned(p)) => Some(Gate::Shared(p.into_inner())),
+                Err(WouldBlock) => None,
+            }
         };
         if let Some(g) = got {
             return Ok(g);
         }
         let run = &srv.scripting.run;
-        if !run.is_running() {
-            // EXEC (or a poisoned gate): wait for it as before
-            return Ok(if exclusive {
-                Gate::Exclusive(srv.gate.write().unwrap_or_else(|e| e.into_inner()))
-            } else {
-                Gate::Shared(srv.gate.read().unwrap_or_else(|e| e.into_inner()))
-            });
-        }
-        let threshold = srv.config.get_i64("busy-reply-threshold");
-        if threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold {
-            if cmd.has(flags::ALLOW_BUSY) {
-                return Ok(Gate::Busy);
+        if run.is_running() {
+            let threshold = srv.config.get_i64("busy-reply-threshold");
+            if threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold {
+                if cmd.has(flags::ALLOW_BUSY) {
+                    return Ok(Gate::Busy);
+                }
+                return Err(busy_error(run.is_eval()));
             }
-            return Err(busy_error(run.is_eval()));
+        } else if exclusive && tries > 100 {
+            // EXEC or a script (not started yet) holds the gate, or readers keep it
+            // busy: a writer queues for it, which also stops new readers
+            return Ok(Gate::Exclusive(
+                srv.gate.write().unwrap_or_else(|e| e.into_inner()),
+            ));
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        // Readers never block: a script that takes the gate only then marks itself
+        // running, and a reader blocked meanwhile could not turn into a BUSY reply.
+        tries += 1;
+        std::thread::sleep(std::time::Duration::from_micros(if tries < 50 {
+            20
+        } else {
+            500
+        }));
     }
 }
 

@@ -287,6 +287,13 @@ fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
                 "OOM command not allowed when used memory > 'maxmemory'.",
             ));
         }
+        if is_write && !ctx.srv.scripting.run.wrote.load(Relaxed) && too_few_replicas(ctx.srv) {
+            return Err(reject(
+                ctx.srv,
+                Some(cmd),
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
+        }
         if is_write {
             ctx.srv.scripting.run.wrote.store(true, Relaxed);
         }
@@ -323,6 +330,12 @@ fn reject(srv: &Server, cmd: Option<&'static Command>, msg: &str) -> String {
     msg.to_string()
 }
 
+/// min-replicas-to-write asks for replicas this server cannot have (it has no
+/// replication): writes are refused as Valkey does without enough good replicas.
+fn too_few_replicas(srv: &Server) -> bool {
+    srv.config.get_i64("min-replicas-to-write") > 0
+}
+
 /// True if the command running the script found memory over `maxmemory` with
 /// nothing left to evict (Valkey's `pre_command_oom_state`).
 fn over_maxmemory(_srv: &Server) -> bool {
@@ -340,7 +353,7 @@ fn lua_sha1hex(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
         Value::String(s) => s.as_bytes().to_vec(),
         v => arg_bytes(v).unwrap_or_default(),
     };
-    Ok((Value::String(lua.create_string(&sha1_hex(&b))?), Value::Nil))
+    Ok((Value::String(lua.create_string(sha1_hex(&b))?), Value::Nil))
 }
 
 fn lua_number(v: &Value) -> Option<f64> {
@@ -426,9 +439,9 @@ fn lua_acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)
     if args.is_empty() {
         return Ok((
             Value::Nil,
-            Value::String(lua.create_string(
-                "ERR Please specify at least one argument for this call",
-            )?),
+            Value::String(
+                lua.create_string("ERR Please specify at least one argument for this call")?,
+            ),
         ));
     }
     let mut owned = Vec::new();
@@ -438,9 +451,9 @@ fn lua_acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)
             None => {
                 return Ok((
                     Value::Nil,
-                    Value::String(lua.create_string(
-                        "ERR Command arguments must be strings or integers",
-                    )?),
+                    Value::String(
+                        lua.create_string("ERR Command arguments must be strings or integers")?,
+                    ),
                 ))
             }
         }
@@ -449,9 +462,9 @@ fn lua_acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)
     if lookup_for_script(&argv).is_none() {
         return Ok((
             Value::Nil,
-            Value::String(lua.create_string(
-                "ERR Invalid command passed to server.acl_check_cmd()",
-            )?),
+            Value::String(
+                lua.create_string("ERR Invalid command passed to server.acl_check_cmd()")?,
+            ),
         ));
     }
     // every user may run every command until ACLs exist
@@ -587,7 +600,9 @@ fn raising(
             Value::Table(t) => {
                 let m: Option<mlua::LuaString> = t.raw_get("err")?;
                 let m = m.map(|m| m.to_string_lossy()).unwrap_or_default();
-                if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
+                if t.raw_get::<bool>("ignore_error_stats_update")
+                    .unwrap_or(false)
+                {
                     Err(mlua::Error::RuntimeError(format!("{COUNTED_ERROR}{m}")))
                 } else {
                     Err(raw_error(m))
@@ -780,7 +795,6 @@ impl Vm {
         Ok(sha)
     }
 
-
     /// Runs a cached script for EVAL/EVALSHA; the reply (or error) goes to `ctx`.
     pub fn eval(
         &mut self,
@@ -858,6 +872,11 @@ impl Vm {
             if flags & sflags::NO_WRITES == 0 && ro {
                 return Err(CmdError::err(
                     "Can not execute a script with write flag using *_ro command.",
+                ));
+            }
+            if flags & sflags::NO_WRITES == 0 && too_few_replicas(srv) {
+                return Err(CmdError::msg(
+                    "NOREPLICAS Not enough good replicas to write.",
                 ));
             }
             if flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 && over_maxmemory(srv) {
@@ -1071,7 +1090,9 @@ impl Vm {
 /// An error table of a command's error: dispatch must not count the script's error
 /// reply again.
 fn note_counted(t: &Table) {
-    if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false) {
+    if t.raw_get::<bool>("ignore_error_stats_update")
+        .unwrap_or(false)
+    {
         super::ERROR_COUNTED.with(|c| c.set(true));
     }
 }
@@ -1158,7 +1179,7 @@ pub fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
         return Err("Invalid engine in script shebang".into());
     };
     if *first != "#!lua" {
-        return Err(format!("Unexpected engine in script shebang: {first}"));
+        return Err(format!("Could not find scripting engine '{}'", &first[2..]));
     }
     let mut flags = 0;
     for p in &parts[1..] {

@@ -399,7 +399,8 @@ impl Hash {
 ///
 /// Memory: a bucket is a 4-byte slot id heading its chain; a slot is one allocation
 /// holding `varint(field len) field value` plus a 4-byte link, 24 bytes in the slot
-/// vector. Removed slots go on a free list and the vector is rebuilt when mostly free.
+/// vector (ids are `u32`: at most 2^32 - 1 fields). Removed slots go on a free list
+/// and the vector is rebuilt when mostly free.
 /// Random picks draw slots uniformly (rejecting free ones, at most 3/4 of them), which
 /// gives every field the same probability whatever the chain lengths.
 #[derive(Clone, Debug)]

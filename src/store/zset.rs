@@ -21,6 +21,7 @@
 //! client cannot choose an insertion order that degenerates the tree.
 //! Removed nodes go on a free list; the slab is rebuilt when it is mostly free, so a
 //! set that shrinks gives its memory back.
+//! Ids are `u32`, which bounds a set to 2^32 - 1 members (160 GB of nodes alone).
 
 use hashbrown::HashTable;
 use std::cmp::Ordering;
