@@ -8,6 +8,7 @@
 //! - [`store`]: databases, shards, entries, expiry;
 //! - [`config`]: the declarative directive table behind the config file and CONFIG.
 
+pub mod acl;
 pub mod alloc;
 pub mod commands;
 pub mod config;

@@ -180,7 +180,12 @@ fn assert_same(got: &BTreeMap<(usize, String), String>, want: &BTreeMap<(usize, 
     for k in got.keys().filter(|k| !want.contains_key(*k)) {
         diffs.push(format!("{k:?}: unexpected"));
     }
-    assert!(diffs.is_empty(), "{} keys differ:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} keys differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 fn info_field(r: &mut Raw, field: &str) -> String {
@@ -216,7 +221,7 @@ fn last_incr(dir: &Path) -> PathBuf {
     let name = m
         .lines()
         .filter(|l| l.ends_with("type i"))
-        .last()
+        .next_back()
         .and_then(|l| l.split_whitespace().nth(1))
         .expect("incr in manifest")
         .to_string();
@@ -471,7 +476,7 @@ fn rewrite_under_writes_matches_live_data() {
                     // one list pushed to by every writer: the log keeps the order
                     c.cmd(&format!("RPUSH shared-list {t}-{i}"));
                     c.cmd(&format!("APPEND pre{t}-{} .{i}", i % 1000));
-                    if i % 10 == 0 {
+                    if i.is_multiple_of(10) {
                         c.cmd(&format!("DEL k{}", i % 20));
                     }
                     i += 1;
@@ -696,7 +701,10 @@ fn rdb_preamble_base_is_refused_with_a_clear_message() {
 #[test]
 fn timestamps_and_bgrewriteaof_errors() {
     let dir = temp_dir("ts");
-    let p = Proc::start(&dir, &["--appendonly", "yes", "--aof-timestamp-enabled", "yes"]);
+    let p = Proc::start(
+        &dir,
+        &["--appendonly", "yes", "--aof-timestamp-enabled", "yes"],
+    );
     let mut r = p.raw();
     r.cmd("SET a 1");
     r.cmd("SET b 2");
@@ -721,6 +729,48 @@ fn timestamps_and_bgrewriteaof_errors() {
     p.stop();
     let p = Proc::start(&dir, &["--appendonly", "yes"]);
     let mut r = p.raw();
+    assert_same(&snapshot(&mut r), &live);
+    drop(r);
+    p.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn always_replies_after_the_record_is_written_and_loadaof_reloads() {
+    let dir = temp_dir("barrier");
+    let p = Proc::start(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
+    let mut r = p.raw();
+    r.cmd("SET warm 1");
+    let aof = last_incr(&dir);
+    // every write of the log now takes 100 ms: a reply that does not wait for it
+    // would arrive before the file grew
+    assert_eq!(r.cmd("DEBUG AOF-FLUSH-SLEEP 100000"), R::ok());
+    for i in 0..3 {
+        let before = std::fs::metadata(&aof).unwrap().len();
+        assert_eq!(r.cmd(&format!("INCR barrier{i}")), R::Int(1));
+        let after = std::fs::metadata(&aof).unwrap().len();
+        assert!(after > before, "reply came before the record was written");
+    }
+    assert_eq!(r.cmd("DEBUG AOF-FLUSH-SLEEP 0"), R::ok());
+    r.cmd("RPUSH l a b c");
+    r.cmd("FLUSHDB");
+    r.cmd("SET after-flush 1 EX 1000");
+    r.cmd("SWAPDB 0 3");
+    let live = snapshot(&mut r);
+    // the log replayed into an emptied keyspace gives the same data
+    assert_eq!(r.cmd("DEBUG LOADAOF"), R::ok());
+    assert_same(&snapshot(&mut r), &live);
+    assert_eq!(r.cmd("DEBUG RELOAD"), R::ok());
     assert_same(&snapshot(&mut r), &live);
     drop(r);
     p.stop();

@@ -112,8 +112,8 @@ fn fixtures() -> Vec<(&'static str, Vec<Vec<u8>>, &'static str)> {
         [s("HSET"), s("h-big")]
             .into_iter()
             .chain(
-                words("f", 300)
-                    .zip(words("v", 300))
+                words("f", 600)
+                    .zip(words("v", 600))
                     .flat_map(|(f, v)| [f, v]),
             )
             .collect(),

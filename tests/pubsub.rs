@@ -422,3 +422,42 @@ fn stalled_subscriber_is_cut_off() {
         .unwrap_or(0);
     assert!(n >= 1);
 }
+
+#[test]
+fn new_events_with_all_classes() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    // `n` is not printed next to `A`, as in Valkey, but stays enabled
+    assert_eq!(c.cmd("CONFIG SET notify-keyspace-events KEAn"), R::ok());
+    assert_eq!(
+        words(&c.cmd("CONFIG GET notify-keyspace-events")),
+        w(&["notify-keyspace-events", "AKE"])
+    );
+    let mut sub = s.raw();
+    watch_events(&mut sub);
+    // each key is announced as new right before what was done to it
+    c.cmd("MSET a 1 b 2");
+    for k in ["a", "b"] {
+        assert_eq!(event(&mut sub), ev(&format!("__keyspace@0__:{k}"), "new"));
+        assert_eq!(event(&mut sub), ev("__keyevent@0__:new", k));
+        assert_eq!(event(&mut sub), ev(&format!("__keyspace@0__:{k}"), "set"));
+        assert_eq!(event(&mut sub), ev("__keyevent@0__:set", k));
+    }
+    c.cmd("SADD s m");
+    c.cmd("SMOVE s t m");
+    let got: Vec<(String, String)> = (0..10).map(|_| event(&mut sub)).collect();
+    let want = [
+        ev("__keyspace@0__:s", "new"),
+        ev("__keyevent@0__:new", "s"),
+        ev("__keyspace@0__:s", "sadd"),
+        ev("__keyevent@0__:sadd", "s"),
+        ev("__keyspace@0__:s", "srem"),
+        ev("__keyevent@0__:srem", "s"),
+        ev("__keyspace@0__:s", "del"),
+        ev("__keyevent@0__:del", "s"),
+        ev("__keyspace@0__:t", "new"),
+        ev("__keyevent@0__:new", "t"),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(event(&mut sub), ev("__keyspace@0__:t", "sadd"));
+}

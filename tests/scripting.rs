@@ -583,6 +583,39 @@ fn libraries() {
 }
 
 #[test]
+fn struct_library() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        eval(
+            &mut c,
+            "local s = struct.pack('>i2Bc3', 258, 7, 'abc') local a, b, t, n = struct.unpack('>i2Bc3', s) return {#s, a, b, t, n, struct.size('>i2Bd')}",
+            &[],
+            &[]
+        ),
+        R::Array(vec![
+            R::Int(6),
+            R::Int(258),
+            R::Int(7),
+            R::bulk("abc"),
+            R::Int(7),
+            R::Int(11)
+        ])
+    );
+    assert_eq!(
+        eval(
+            &mut c,
+            "return {struct.unpack('<h', struct.pack('<h', -2))}",
+            &[],
+            &[]
+        ),
+        R::Array(vec![R::Int(-2), R::Int(3)])
+    );
+    let r = eval(&mut c, "struct.pack('q', 1)", &[], &[]);
+    assert!(r.text().contains("invalid format option 'q'"), "{r:?}");
+}
+
+#[test]
 fn read_only_scripts() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();

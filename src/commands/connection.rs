@@ -150,31 +150,11 @@ fn reset(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     ctx.out.set_resp3(false);
     c.authenticated = !ctx.srv.config.hot.has_password.load(Relaxed);
     *c.info.user.lock() = "default".into();
+    c.acl.clear();
     c.reply_mode = ReplyMode::On;
     c.info.name.lock().clear();
     ctx.out.simple("RESET");
     Ok(())
-}
-
-/// Checks a username/password pair against the default user (`requirepass`).
-fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    let want = ctx.srv.config.get("requirepass").unwrap_or_default();
-    // an empty requirepass is Valkey's "nopass" default user: any password works
-    want.is_empty() || constant_time_eq(want.as_bytes(), pass)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    // compare digests so the time taken says nothing about the length or a prefix
-    let ha = Sha256::digest(a);
-    let hb = Sha256::digest(b);
-    ha.iter()
-        .zip(hb.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -185,17 +165,16 @@ fn auth(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         3 => (args[1], args[2]),
         _ => return Err(CmdError::Syntax),
     };
-    if args.len() == 2 && !ctx.srv.config.hot.has_password.load(Relaxed) {
+    if args.len() == 2 && !super::acl_family::default_has_password() {
         return Err(CmdError::msg(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    if !check_password(ctx, user, pass) {
-        tracing::warn!(client = ctx.client.id, addr = %ctx.client.info.addr, "AUTH failed");
+    // the user store decides (the default user mirrors requirepass); a failure is
+    // logged in ACL LOG
+    if !super::acl_family::authenticate(ctx, user, pass, args[0]) {
         return Err(CmdError::msg(WRONGPASS));
     }
-    ctx.client.authenticated = true;
-    *ctx.client.info.user.lock() = String::from_utf8_lossy(user).into_owned();
     ctx.out.ok();
     Ok(())
 }
@@ -230,11 +209,9 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
     }
     if let Some((u, p)) = creds {
-        if !check_password(ctx, u, p) {
+        if !super::acl_family::authenticate(ctx, u, p, args[0]) {
             return Err(CmdError::msg(WRONGPASS));
         }
-        ctx.client.authenticated = true;
-        *ctx.client.info.user.lock() = String::from_utf8_lossy(u).into_owned();
     }
     if !ctx.client.authenticated {
         return Err(CmdError::msg(
@@ -551,9 +528,9 @@ fn parse_kind(a: &[u8]) -> Result<Kind, CmdError> {
     Ok(k)
 }
 
-/// Users that exist. Only the default user until ACL users exist; ACL extends this.
+/// Users that exist, from the ACL user store.
 fn user_exists(_srv: &Server, name: &[u8]) -> bool {
-    name == b"default"
+    super::acl_family::user_exists(name)
 }
 
 /// CLIENT LIST / CLIENT KILL filters.
@@ -649,7 +626,7 @@ fn on_yes_no(a: &[u8]) -> Option<bool> {
 
 /// One CLIENT LIST line, in Valkey's field order. For the calling client `me` carries
 /// the running command and its arguments, which the shared state does not show yet.
-fn client_line(out: &mut String, c: &ClientInfo, me: Option<(&'static Command, &[&[u8]])>) {
+pub(crate) fn client_line(out: &mut String, c: &ClientInfo, me: Option<(&'static Command, &[&[u8]])>) {
     let f = c.flags.load(Relaxed);
     let mut flags = String::new();
     for (bit, ch) in [

@@ -4,6 +4,8 @@
 //! [`Ctx::out`]; it never touches a socket. Errors are returned as [`CmdError`] and
 //! turned into error replies (and error statistics) in one place, [`dispatch`].
 
+#[path = "acl.rs"]
+pub mod acl_family;
 pub mod args;
 pub mod bitops;
 pub mod connection;
@@ -155,6 +157,11 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) {
         reject(srv, client, cmd, out, "NOAUTH Authentication required.");
+        return;
+    }
+    // ACL: may the client's user run this command on these keys and channels?
+    if let Err(e) = acl_family::permit(srv, client, cmd, args) {
+        reject(srv, client, cmd, out, &e);
         return;
     }
     if client.multi.is_some() && cmd.has(flags::NO_MULTI) {

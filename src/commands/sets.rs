@@ -480,6 +480,10 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if emptied {
         locks.shard(src).delete(src, now);
     }
+    ctx.notify(class::SET, "srem", src);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", src);
+    }
     if !dst_exists {
         let s = Set::create_for(member, 1, &lim);
         locks
@@ -492,10 +496,6 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     if !added {
         // the destination already had the member: only the source changed
         ctx.changed_keys = Some(vec![1]);
-    }
-    ctx.notify(class::SET, "srem", src);
-    if emptied {
-        ctx.notify(class::GENERIC, "del", src);
     }
     if added {
         ctx.notify(class::SET, "sadd", dst);

@@ -563,12 +563,10 @@ fn mset_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) -> CmdResult {
     }
     for p in pairs.chunks_exact(2) {
         locks.shard(p[0]).set(p[0], NewValue::Str(p[1]), None, now);
+        ctx.notify(class::STRING, "set", p[0]);
     }
     drop(locks);
     ctx.dirty += (pairs.len() / 2) as u64;
-    for p in pairs.chunks_exact(2) {
-        ctx.notify(class::STRING, "set", p[0]);
-    }
     if nx {
         ctx.out.int(1);
     } else {

@@ -21,6 +21,7 @@ const FAMILIES: &[&[Command]] = &[
     super::scripting::COMMANDS,
     crate::persistence::commands::COMMANDS,
     super::pubsub::COMMANDS,
+    super::acl_family::COMMANDS,
 ];
 
 pub struct Registry {

@@ -923,7 +923,11 @@ fn zlexcount(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 fn count_generic(ctx: &mut Ctx, key: &[u8], r: Range) -> CmdResult {
     let mut shard = ctx.db().lock(key);
-    let n = read_zset(&mut shard, key, ctx.now)?.map_or(0, |z| select(z, &r, false, 0, -1).len());
+    let n = read_zset(&mut shard, key, ctx.now)?.map_or(0, |z| match &r {
+        // two rank lookups rather than a walk, as Valkey's ZCOUNT
+        Range::Score(sr) => z.count_scores(|s| !sr.gte_min(s), |s| sr.lte_max(s)),
+        _ => select(z, &r, false, 0, -1).len(),
+    });
     ctx.out.int(n as i64);
     Ok(())
 }

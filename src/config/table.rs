@@ -252,7 +252,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "hash-max-listpack-entries",
         "hash-max-ziplist-entries",
         Kind::Int(0, LL),
-        "128",
+        "512",
     ),
     a(
         "hash-max-listpack-value",

@@ -151,7 +151,17 @@ fn load_file(
     };
     let mut f = std::fs::File::open(path).map_err(io_err)?;
     super::set_replaying(true);
-    let r = replay(srv, &mut f, path, name, last, truncated_ok, done, total, started);
+    let r = replay(
+        srv,
+        &mut f,
+        path,
+        name,
+        last,
+        truncated_ok,
+        done,
+        total,
+        started,
+    );
     super::set_replaying(false);
     r
 }

@@ -278,11 +278,17 @@ impl Aof {
     fn writer_loop(&'static self) {
         let mut dirty = false;
         loop {
-            let (data, file, len, upto) = {
+            {
                 let mut st = self.st.lock();
                 if st.buf.is_empty() {
                     self.wake.wait_for(&mut st, Duration::from_millis(200));
                 }
+            }
+            // the batch is taken with the I/O lock held, so SHUTDOWN's final flush or a
+            // rewrite's switch of file never misses bytes in flight
+            let io = self.io.lock();
+            let (data, file, len, upto) = {
+                let mut st = self.st.lock();
                 let data = std::mem::take(&mut st.buf);
                 (
                     data,
@@ -292,7 +298,6 @@ impl Aof {
                 )
             };
             let policy = self.policy.load(Relaxed);
-            let io = self.io.lock();
             let Some(f) = file else {
                 drop(io);
                 self.synced.fetch_max(upto, SeqCst);
@@ -300,8 +305,6 @@ impl Aof {
                 self.maybe_auto_rewrite();
                 continue;
             };
-            // the file may have been switched by a rewrite between the two locks: its
-            // pending bytes were then written by the rewrite, and these are for the new one
             if !data.is_empty() {
                 let nap = self.flush_sleep_us.load(Relaxed);
                 if nap > 0 {
@@ -477,7 +480,9 @@ pub fn order(ctx: &Ctx, args: &[&[u8]]) -> Option<OrderGuard> {
     };
     idx.sort_unstable();
     idx.dedup();
-    Some(OrderGuard(idx.into_iter().map(|i| ORDER[i].lock()).collect()))
+    Some(OrderGuard(
+        idx.into_iter().map(|i| ORDER[i].lock()).collect(),
+    ))
 }
 
 /// True while this thread replays the AOF: commands then see no key expire.

@@ -368,6 +368,8 @@ fn commit(
     st.file = new_incr.map(Arc::new);
     st.file_len = 0;
     st.last_db = None;
+    // a new file starts with its own timestamp annotation
+    st.last_ts = 0;
     st.buf.clear();
     a.epoch.fetch_add(1, SeqCst);
     a.base_size.store(base_len, Relaxed);

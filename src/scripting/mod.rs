@@ -20,6 +20,7 @@ pub mod bit;
 pub mod cjson;
 pub mod cmsgpack;
 mod convert;
+pub mod structlib;
 pub mod vm;
 
 pub use vm::{FunctionInfo, LoadError, Vm};

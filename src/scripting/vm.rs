@@ -652,6 +652,7 @@ impl Vm {
         r.raw_set("cjson", super::cjson::open(&lua)?)?;
         r.raw_set("bit", super::bit::open(&lua)?)?;
         r.raw_set("cmsgpack", super::cmsgpack::open(&lua)?)?;
+        r.raw_set("struct", super::structlib::open(&lua)?)?;
         let c = lua.create_table()?;
         for (k, v) in [
             ("LOG_DEBUG", 0),

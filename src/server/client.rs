@@ -229,6 +229,8 @@ pub struct Client {
     /// WATCHed keys of this client.
     pub watch: Option<crate::commands::transactions::WatchState>,
     pub info: Arc<ClientInfo>,
+    /// The ACL user this client runs as, cached (see `crate::acl::ClientAcl`).
+    pub acl: crate::acl::ClientAcl,
 }
 
 /// Who runs a command. Everything but `Client` runs nested inside another command that
@@ -262,6 +264,7 @@ impl Client {
             multi: None,
             watch: None,
             info,
+            acl: Default::default(),
         }
     }
 

@@ -125,7 +125,7 @@ impl QNode {
 }
 
 /// Valkey's per-entry estimate when deciding whether a node takes one more element.
-const SIZE_ESTIMATE_OVERHEAD: usize = 11;
+const SIZE_ESTIMATE_OVERHEAD: usize = 8;
 
 /// The listpack size of `count` elements from `first`.
 fn lp_size(items: &VecDeque<Box<[u8]>>, first: usize, count: usize) -> usize {

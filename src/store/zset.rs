@@ -815,6 +815,18 @@ impl ZSet {
         }
     }
 
+    /// How many members lie between two score bounds given as predicates that hold on
+    /// a prefix of the order: `below(s)` for scores under the low bound, `upto(s)` for
+    /// scores up to the high one. O(log n) on the full encoding (ZCOUNT).
+    pub fn count_scores(&self, below: impl Fn(f64) -> bool, upto: impl Fn(f64) -> bool) -> usize {
+        match &self.repr {
+            Repr::Pack(p) => Iter(IterRepr::Pack(p.iter()))
+                .filter(|&(_, s)| !below(s) && upto(s))
+                .count(),
+            Repr::Skip(t) => t.count_before(upto).saturating_sub(t.count_before(below)),
+        }
+    }
+
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
             Repr::Pack(p) => p.find(member).map(|(at, _, _)| entry_at(&p.buf, at).1),
@@ -1145,6 +1157,9 @@ mod tests {
                 vec!["d", "e"]
             );
             assert!(names(&mut z.score_window(3.0, 1.0)).is_empty());
+            assert_eq!(z.count_scores(|s| s <= 1.0, |s| s < 3.0), 2);
+            assert_eq!(z.count_scores(|s| s < 2.0, |s| s <= f64::INFINITY), 4);
+            assert_eq!(z.count_scores(|s| s < 3.0, |s| s <= 1.0), 0);
             assert_eq!(
                 names(&mut z.score_window(f64::NEG_INFINITY, 1.0)),
                 vec!["a"]
@@ -1246,6 +1261,52 @@ mod tests {
         assert_eq!(w[0], b"m000030");
     }
 
+    #[test]
+    fn iterators_mix_both_ends_and_skips() {
+        for lim in [SMALL, FULL] {
+            let mut z = ZSet::new();
+            for i in 0..100 {
+                z.insert(format!("m{i:03}").as_bytes(), (i / 10) as f64, lim);
+            }
+            let want: Vec<Vec<u8>> = (0..100).map(|i| format!("m{i:03}").into_bytes()).collect();
+            // a fixed pseudo-random schedule of next / next_back / nth / nth_back
+            let mut it = z.iter();
+            let (mut lo, mut hi) = (0usize, 100usize);
+            let mut x = 7u32;
+            while lo < hi {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let k = ((x >> 8) % 4) as usize;
+                let n = ((x >> 16) % 5) as usize;
+                let got = match k {
+                    0 => it.next().map(|(m, _)| (m.to_vec(), lo)),
+                    1 => it.next_back().map(|(m, _)| (m.to_vec(), hi - 1)),
+                    2 => it.nth(n).map(|(m, _)| (m.to_vec(), lo + n)),
+                    _ => it
+                        .nth_back(n)
+                        .map(|(m, _)| (m.to_vec(), hi.wrapping_sub(n + 1))),
+                };
+                let skip = if k >= 2 { n } else { 0 };
+                if skip >= hi - lo {
+                    assert!(got.is_none());
+                    break;
+                }
+                let (m, at) = got.unwrap();
+                assert_eq!(m, want[at]);
+                assert_eq!(it.len(), hi - lo - skip - 1);
+                if k % 2 == 0 {
+                    lo += skip + 1;
+                } else {
+                    hi -= skip + 1;
+                }
+            }
+            assert_eq!(
+                z.score_window(3.0, 4.0).rev().nth(15).map(|(m, _)| m),
+                Some(&b"m034"[..])
+            );
+            assert_eq!(z.iter().rev().skip(95).count(), 5);
+        }
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         Insert(u8, i8),
@@ -1291,6 +1352,7 @@ mod tests {
                 .filter(|(s, _)| *s >= lo && *s <= hi)
                 .map(|(_, m)| m.clone())
                 .collect();
+            assert_eq!(z.count_scores(|s| s < lo, |s| s <= hi), e.len());
             assert_eq!(w, e);
         }
         if let Repr::Skip(t) = &z.repr {

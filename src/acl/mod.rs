@@ -1,0 +1,843 @@
+//! ACL users: who may authenticate, and which commands, keys and channels each user may
+//! touch. Valkey's model (src/acl.c) without selectors: a user has flags, password
+//! hashes, a set of allowed commands, key patterns with read/write permissions, and
+//! channel patterns.
+//!
+//! The user store is process-wide (like Valkey's `Users` rax), because the `requirepass`
+//! directive mirrors into the default user from the config layer, which has no server
+//! at hand. A client caches an `Arc<User>` and refreshes it only when [`epoch`] moves, so
+//! the check on the command path costs one atomic load for an unrestricted user.
+
+pub mod log;
+
+use crate::commands::{acl as cat, flags, glob_match, table, Command};
+use parking_lot::RwLock;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, LazyLock};
+
+/// Key permission bits of a key pattern.
+pub const KEY_READ: u8 = 1;
+pub const KEY_WRITE: u8 = 2;
+const KEY_ALL: u8 = KEY_READ | KEY_WRITE;
+
+/// Why a command was refused (the ACL LOG `reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    Command,
+    /// The argument at this position is a key the user may not access.
+    Key(usize),
+    /// The argument at this position is a channel the user may not access.
+    Channel(usize),
+}
+
+/// Why an ACL rule could not be applied; the text is Valkey's `ACLSetUserStringError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleError {
+    UnknownName,
+    Syntax,
+    KeysAfterAll,
+    ChannelsAfterAll,
+    NoSuchPassword,
+    BadHash,
+    FirstArgOfSub,
+}
+
+impl RuleError {
+    pub fn text(self) -> &'static str {
+        match self {
+            RuleError::UnknownName => "Unknown command or category name in ACL",
+            RuleError::Syntax => "Syntax error",
+            RuleError::KeysAfterAll => "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+            RuleError::ChannelsAfterAll => "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+            RuleError::NoSuchPassword => "The password you are trying to remove from the user does not exist",
+            RuleError::BadHash => "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters",
+            RuleError::FirstArgOfSub => "Allowing first-arg of a subcommand is not supported",
+        }
+    }
+}
+
+/// One ACL user. Immutable once published: a change builds a new value and swaps it
+/// into the store, so a client's cached `Arc` is always a consistent snapshot.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    pub enabled: bool,
+    pub nopass: bool,
+    pub skip_sanitize: bool,
+    /// SHA-256 hex digests (lower case), in the order added.
+    pub passwords: Vec<String>,
+    /// Set by +@all: the user may also run commands that did not exist when the rule
+    /// was given (Valkey's reserved "future commands" bit).
+    future: bool,
+    /// Every command allowed, nothing cleared since +@all: the bitmap is not consulted.
+    all_commands: bool,
+    /// Allowed flags indexed by the command table's index.
+    allowed: Vec<bool>,
+    /// The command rules as given, in order, for ACL LIST / GETUSER.
+    rules: Vec<String>,
+    /// Allowed first arguments of an otherwise denied command (+select|0).
+    first_args: HashMap<usize, Vec<Vec<u8>>>,
+    pub all_keys: bool,
+    /// Key patterns with their [`KEY_READ`]/[`KEY_WRITE`] permissions.
+    pub keys: Vec<(Vec<u8>, u8)>,
+    pub all_channels: bool,
+    pub channels: Vec<Vec<u8>>,
+}
+
+/// SHA-256 of a password as lower-case hex, the form Valkey stores and shows.
+pub fn hash_password(p: &[u8]) -> String {
+    hex::encode(Sha256::digest(p))
+}
+
+/// Compares two equal-purpose strings without an early exit, so the time taken does
+/// not reveal how much of a hash matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn valid_hash(h: &[u8]) -> bool {
+    h.len() == 64 && h.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn has_spaces(s: &[u8]) -> bool {
+    s.iter().any(|&c| c.is_ascii_whitespace() || c == 0)
+}
+
+/// Finds a command by "name" or "container|sub".
+fn lookup_command(name: &[u8]) -> Option<&'static Command> {
+    match name.iter().position(|&c| c == b'|') {
+        None => table::lookup(name),
+        Some(i) => {
+            let top = table::lookup(&name[..i])?;
+            let sub = &name[i + 1..];
+            top.subcommands
+                .iter()
+                .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+        }
+    }
+}
+
+/// A category's bit from its name (without '@'); `None` for an unknown name.
+pub fn category(name: &[u8]) -> Option<u64> {
+    cat::NAMES
+        .iter()
+        .find(|(_, n)| n.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(b, _)| b)
+}
+
+impl User {
+    /// A new user as Valkey creates one: off, no passwords, no commands, no keys, and
+    /// channels per `acl-pubsub-default`.
+    pub fn new(name: &str) -> User {
+        User {
+            name: name.to_string(),
+            enabled: false,
+            nopass: false,
+            skip_sanitize: false,
+            passwords: Vec::new(),
+            future: false,
+            all_commands: false,
+            allowed: vec![false; table::all().len()],
+            rules: Vec::new(),
+            first_args: HashMap::new(),
+            all_keys: false,
+            keys: Vec::new(),
+            all_channels: default_all_channels(),
+            channels: Vec::new(),
+        }
+    }
+
+    /// The `default` user: on, nopass, every key, channel and command.
+    pub fn default_user() -> User {
+        let mut u = User::new("default");
+        for op in ["+@all", "~*", "&*", "on", "nopass"] {
+            // these rules are all valid
+            let _ = u.apply(op.as_bytes());
+        }
+        u
+    }
+
+    /// Applies one rule (`on`, `>pass`, `+@read`, `~key*`...).
+    pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
+        if is("on") {
+            self.enabled = true;
+        } else if is("off") {
+            self.enabled = false;
+        } else if is("skip-sanitize-payload") {
+            self.skip_sanitize = true;
+        } else if is("sanitize-payload") {
+            self.skip_sanitize = false;
+        } else if is("nopass") {
+            self.nopass = true;
+            self.passwords.clear();
+        } else if is("resetpass") {
+            self.nopass = false;
+            self.passwords.clear();
+        } else if is("reset") {
+            for r in ["resetpass", "resetkeys", "resetchannels"] {
+                self.apply(r.as_bytes())?;
+            }
+            if default_all_channels() {
+                self.apply(b"allchannels")?;
+            }
+            self.apply(b"off")?;
+            self.apply(b"sanitize-payload")?;
+            self.apply(b"-@all")?;
+        } else if is("clearselectors") {
+            // selectors are not supported, so there are none to clear
+        } else if let Some(p) = op.strip_prefix(b">") {
+            let h = hash_password(p);
+            if !self.passwords.contains(&h) {
+                self.passwords.push(h);
+            }
+            self.nopass = false;
+        } else if let Some(h) = op.strip_prefix(b"#") {
+            if !valid_hash(h) {
+                return Err(RuleError::BadHash);
+            }
+            let h = String::from_utf8_lossy(h).into_owned();
+            if !self.passwords.contains(&h) {
+                self.passwords.push(h);
+            }
+            self.nopass = false;
+        } else if let Some(p) = op.strip_prefix(b"<") {
+            self.remove_password(&hash_password(p))?;
+        } else if let Some(h) = op.strip_prefix(b"!") {
+            if !valid_hash(h) {
+                return Err(RuleError::BadHash);
+            }
+            self.remove_password(&String::from_utf8_lossy(h))?;
+        } else {
+            self.apply_selector(op)?;
+        }
+        Ok(())
+    }
+
+    fn remove_password(&mut self, h: &str) -> Result<(), RuleError> {
+        let before = self.passwords.len();
+        self.passwords.retain(|p| p != h);
+        if self.passwords.len() == before {
+            return Err(RuleError::NoSuchPassword);
+        }
+        Ok(())
+    }
+
+    fn apply_selector(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
+        if is("allkeys") || op == b"~*" {
+            self.all_keys = true;
+            self.keys.clear();
+        } else if is("resetkeys") {
+            self.all_keys = false;
+            self.keys.clear();
+        } else if is("allchannels") || op == b"&*" {
+            self.all_channels = true;
+            self.channels.clear();
+        } else if is("resetchannels") {
+            self.all_channels = false;
+            self.channels.clear();
+        } else if is("allcommands") || is("+@all") {
+            self.allowed.iter_mut().for_each(|a| *a = true);
+            self.future = true;
+            self.all_commands = true;
+            self.rules.clear();
+            self.first_args.clear();
+        } else if is("nocommands") || is("-@all") {
+            self.allowed.iter_mut().for_each(|a| *a = false);
+            self.future = false;
+            self.all_commands = false;
+            self.rules.clear();
+            self.first_args.clear();
+        } else if op[0] == b'~' || op[0] == b'%' {
+            if self.all_keys {
+                return Err(RuleError::KeysAfterAll);
+            }
+            let (perm, pat) = parse_key_pattern(op)?;
+            if has_spaces(pat) {
+                return Err(RuleError::Syntax);
+            }
+            match self.keys.iter_mut().find(|(p, _)| p == pat) {
+                Some((_, f)) => *f |= perm,
+                None => self.keys.push((pat.to_vec(), perm)),
+            }
+        } else if op[0] == b'&' {
+            if self.all_channels {
+                return Err(RuleError::ChannelsAfterAll);
+            }
+            let pat = &op[1..];
+            if has_spaces(pat) {
+                return Err(RuleError::Syntax);
+            }
+            if !self.channels.iter().any(|c| c == pat) {
+                self.channels.push(pat.to_vec());
+            }
+        } else if (op[0] == b'+' || op[0] == b'-') && op.get(1) == Some(&b'@') {
+            let allow = op[0] == b'+';
+            let bit = category(&op[2..]).ok_or(RuleError::UnknownName)?;
+            self.update_rules(&op[1..], allow);
+            for c in table::commands() {
+                if c.acl_categories() & bit != 0 {
+                    self.change_perm(c, allow);
+                }
+                for s in c.subcommands {
+                    if s.acl_categories() & bit != 0 {
+                        self.change_perm(s, allow);
+                    }
+                }
+            }
+        } else if op[0] == b'+' {
+            let name = &op[1..];
+            match name.iter().rposition(|&c| c == b'|') {
+                None => {
+                    let c = lookup_command(name).ok_or(RuleError::UnknownName)?;
+                    self.change_perm(c, true);
+                    self.update_rules(table::full_name(c).as_bytes(), true);
+                }
+                Some(i) => {
+                    let c = lookup_command(&name[..i]).ok_or(RuleError::UnknownName)?;
+                    if table::parent_of(c).is_some() {
+                        return Err(RuleError::FirstArgOfSub);
+                    }
+                    let sub = &name[i + 1..];
+                    if sub.is_empty() {
+                        return Err(RuleError::Syntax);
+                    }
+                    if c.subcommands.is_empty() {
+                        // a first argument of a command without subcommands (SELECT|0)
+                        let args = self.first_args.entry(table::index_of(c)).or_default();
+                        if !args.iter().any(|a| a.eq_ignore_ascii_case(sub)) {
+                            args.push(sub.to_ascii_lowercase());
+                        }
+                    } else {
+                        let s = lookup_command(name).ok_or(RuleError::UnknownName)?;
+                        self.change_perm(s, true);
+                    }
+                    self.update_rules(name, true);
+                }
+            }
+        } else if op[0] == b'-' {
+            let c = lookup_command(&op[1..]).ok_or(RuleError::UnknownName)?;
+            self.change_perm(c, false);
+            self.update_rules(table::full_name(c).as_bytes(), false);
+        } else {
+            return Err(RuleError::Syntax);
+        }
+        Ok(())
+    }
+
+    /// Allows or denies a command and, for a container, all its subcommands.
+    fn change_perm(&mut self, c: &'static Command, allow: bool) {
+        let i = table::index_of(c);
+        self.set_bit(i, allow);
+        self.first_args.remove(&i);
+        for s in c.subcommands {
+            self.set_bit(table::index_of(s), allow);
+        }
+    }
+
+    fn set_bit(&mut self, i: usize, allow: bool) {
+        if let Some(a) = self.allowed.get_mut(i) {
+            *a = allow;
+        }
+        if !allow {
+            self.all_commands = false;
+        }
+    }
+
+    /// Keeps the ordered rule list minimal: a new rule replaces an earlier one for the
+    /// same command (or a subcommand of it), as Valkey's `ACLUpdateCommandRules`.
+    fn update_rules(&mut self, rule: &[u8], allow: bool) {
+        let rule = String::from_utf8_lossy(rule).to_ascii_lowercase();
+        self.rules.retain(|r| {
+            let body = &r[1..];
+            !(body == rule
+                || (body.len() > rule.len()
+                    && body.starts_with(rule.as_str())
+                    && body.as_bytes()[rule.len()] == b'|'))
+        });
+        self.rules
+            .push(format!("{}{rule}", if allow { '+' } else { '-' }));
+    }
+
+    /// The command rules as ACL SETUSER would take them back: "+@all" or "-@all" first.
+    pub fn describe_commands(&self) -> String {
+        let mut s = String::from(if self.future { "+@all" } else { "-@all" });
+        for r in &self.rules {
+            s.push(' ');
+            s.push_str(r);
+        }
+        s
+    }
+
+    pub fn describe_keys(&self) -> String {
+        if self.all_keys {
+            return "~*".into();
+        }
+        let mut v = Vec::new();
+        for (p, f) in &self.keys {
+            v.push(pattern_string(p, *f));
+        }
+        v.join(" ")
+    }
+
+    pub fn describe_channels(&self) -> String {
+        if self.all_channels {
+            return "&*".into();
+        }
+        let mut s = String::from("resetchannels");
+        for c in &self.channels {
+            s.push_str(" &");
+            s.push_str(&String::from_utf8_lossy(c));
+        }
+        s
+    }
+
+    /// The flags GETUSER lists, in Valkey's order.
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        let mut v = vec![if self.enabled { "on" } else { "off" }];
+        if self.nopass {
+            v.push("nopass");
+        }
+        v.push(if self.skip_sanitize {
+            "skip-sanitize-payload"
+        } else {
+            "sanitize-payload"
+        });
+        v
+    }
+
+    /// The user in config-file form, without the leading "user <name>".
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.flag_names().iter().map(|s| s.to_string()).collect();
+        parts.extend(self.passwords.iter().map(|p| format!("#{p}")));
+        let keys = self.describe_keys();
+        if !keys.is_empty() {
+            parts.push(keys);
+        }
+        parts.push(self.describe_channels());
+        parts.push(self.describe_commands());
+        parts.join(" ")
+    }
+
+    /// Whether `pass` authenticates this user (which must also be on).
+    pub fn check_password(&self, pass: &[u8]) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        if self.nopass {
+            return true;
+        }
+        let h = hash_password(pass);
+        // every stored hash is compared, so the time does not tell which one matched
+        self.passwords
+            .iter()
+            .fold(false, |ok, p| constant_time_eq(p.as_bytes(), h.as_bytes()) | ok)
+    }
+
+    /// Everything allowed: the command path skips the detailed checks.
+    pub fn unrestricted(&self) -> bool {
+        self.all_commands && self.all_keys && self.all_channels
+    }
+
+    /// Valkey's `ACLCheckAllUserCommandPerm` for one command line.
+    pub fn check(&self, cmd: &'static Command, args: &[&[u8]]) -> Result<(), Denied> {
+        if !self.all_commands && !cmd.has(flags::NO_AUTH) {
+            let i = table::index_of(cmd);
+            let ok = self.allowed.get(i).copied().unwrap_or(self.future)
+                || (args.len() > 1
+                    && self
+                        .first_args
+                        .get(&i)
+                        .is_some_and(|v| v.iter().any(|a| a.eq_ignore_ascii_case(args[1]))));
+            if !ok {
+                return Err(Denied::Command);
+            }
+        }
+        if !self.all_keys && !cmd.has(flags::PUBSUB) {
+            let need = if cmd.is_write() { KEY_WRITE } else { KEY_READ };
+            for pos in cmd.key_positions_in(args) {
+                let Some(k) = args.get(pos) else { continue };
+                let ok = self
+                    .keys
+                    .iter()
+                    .any(|(p, f)| f & need == need && glob_match(p, k, false));
+                if !ok {
+                    return Err(Denied::Key(pos));
+                }
+            }
+        }
+        if !self.all_channels {
+            for (pos, is_pattern) in channel_args(cmd, args) {
+                if !self.channel_allowed(args[pos], is_pattern) {
+                    return Err(Denied::Channel(pos));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A channel matches a channel pattern of the user; a subscription pattern only
+    /// an identical one (a pattern could otherwise reach channels the user may not).
+    pub fn channel_allowed(&self, ch: &[u8], is_pattern: bool) -> bool {
+        self.all_channels
+            || self.channels.iter().any(|p| {
+                if is_pattern {
+                    p == ch
+                } else {
+                    glob_match(p, ch, false)
+                }
+            })
+    }
+}
+
+fn parse_key_pattern(op: &[u8]) -> Result<(u8, &[u8]), RuleError> {
+    if op[0] == b'~' {
+        return Ok((KEY_ALL, &op[1..]));
+    }
+    let mut perm = 0u8;
+    let mut i = 1;
+    while i < op.len() {
+        match op[i].to_ascii_uppercase() {
+            b'R' if perm & KEY_READ == 0 => perm |= KEY_READ,
+            b'W' if perm & KEY_WRITE == 0 => perm |= KEY_WRITE,
+            b'~' if perm != 0 => return Ok((perm, &op[i + 1..])),
+            _ => return Err(RuleError::Syntax),
+        }
+        i += 1;
+    }
+    Err(RuleError::Syntax)
+}
+
+fn pattern_string(p: &[u8], f: u8) -> String {
+    let p = String::from_utf8_lossy(p);
+    if f == KEY_ALL {
+        return format!("~{p}");
+    }
+    let mut s = String::from("%");
+    if f & KEY_READ != 0 {
+        s.push('R');
+    }
+    if f & KEY_WRITE != 0 {
+        s.push('W');
+    }
+    format!("{s}~{p}")
+}
+
+/// The channel arguments of a pub/sub command: (position, is a pattern). Only
+/// publishing and subscribing are checked, as in Valkey; unsubscribing never is.
+pub fn channel_args(cmd: &'static Command, args: &[&[u8]]) -> Vec<(usize, bool)> {
+    if !cmd.has(flags::PUBSUB) || table::parent_of(cmd).is_some() {
+        return Vec::new();
+    }
+    match cmd.name {
+        "publish" | "spublish" => (args.len() > 1).then_some((1, false)).into_iter().collect(),
+        "subscribe" | "ssubscribe" => (1..args.len()).map(|i| (i, false)).collect(),
+        "psubscribe" => (1..args.len()).map(|i| (i, true)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------- the store
+
+/// `acl-pubsub-default`: whether new users start with every channel.
+static PUBSUB_DEFAULT_ALL: AtomicBool = AtomicBool::new(false);
+
+fn default_all_channels() -> bool {
+    PUBSUB_DEFAULT_ALL.load(Relaxed)
+}
+
+/// Called when `acl-pubsub-default` changes (existing users keep their channels).
+pub fn set_pubsub_default(value: &str) {
+    PUBSUB_DEFAULT_ALL.store(value.eq_ignore_ascii_case("allchannels"), Relaxed);
+}
+
+pub struct Acl {
+    users: RwLock<BTreeMap<String, Arc<User>>>,
+    epoch: AtomicU64,
+    /// New connections start authenticated as `default` (it is on and nopass).
+    default_open: AtomicBool,
+    pub log: log::AclLog,
+}
+
+static STORE: LazyLock<Acl> = LazyLock::new(|| {
+    let mut users = BTreeMap::new();
+    users.insert("default".to_string(), Arc::new(User::default_user()));
+    Acl {
+        users: RwLock::new(users),
+        epoch: AtomicU64::new(1),
+        default_open: AtomicBool::new(true),
+        log: log::AclLog::default(),
+    }
+});
+
+/// The process-wide user store.
+pub fn store() -> &'static Acl {
+    &STORE
+}
+
+/// Moves whenever any user changes; clients compare it with their cached snapshot.
+pub fn epoch() -> u64 {
+    STORE.epoch.load(Relaxed)
+}
+
+impl Acl {
+    pub fn get(&self, name: &[u8]) -> Option<Arc<User>> {
+        let name = std::str::from_utf8(name).ok()?;
+        self.users.read().get(name).cloned()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.users.read().keys().cloned().collect()
+    }
+
+    pub fn all(&self) -> Vec<Arc<User>> {
+        self.users.read().values().cloned().collect()
+    }
+
+    /// Applies rules to a user, creating it if needed; all or nothing. Returns the
+    /// user before and after.
+    pub fn set_user(
+        &self,
+        name: &str,
+        rules: &[&[u8]],
+    ) -> Result<(Option<Arc<User>>, Arc<User>), (usize, RuleError)> {
+        let mut users = self.users.write();
+        let old = users.get(name).cloned();
+        let mut u = match &old {
+            Some(o) => (**o).clone(),
+            None => User::new(name),
+        };
+        for (i, r) in rules.iter().enumerate() {
+            if r.is_empty() {
+                return Err((i, RuleError::Syntax));
+            }
+            u.apply(r).map_err(|e| (i, e))?;
+        }
+        let u = Arc::new(u);
+        users.insert(name.to_string(), u.clone());
+        if name == "default" {
+            self.default_open.store(u.enabled && u.nopass, Relaxed);
+        }
+        self.epoch.fetch_add(1, Relaxed);
+        Ok((old, u))
+    }
+
+    /// Removes a user (never `default`); true if it existed.
+    pub fn delete(&self, name: &[u8]) -> bool {
+        let Ok(name) = std::str::from_utf8(name) else {
+            return false;
+        };
+        if name == "default" {
+            return false;
+        }
+        let gone = self.users.write().remove(name).is_some();
+        if gone {
+            self.epoch.fetch_add(1, Relaxed);
+        }
+        gone
+    }
+
+    /// Replaces every user at once (ACL LOAD); `default` is kept if not listed.
+    pub fn replace_all(&self, mut new: BTreeMap<String, Arc<User>>) {
+        let mut users = self.users.write();
+        if !new.contains_key("default") {
+            if let Some(d) = users.get("default") {
+                new.insert("default".into(), d.clone());
+            }
+        }
+        if let Some(d) = new.get("default") {
+            self.default_open.store(d.enabled && d.nopass, Relaxed);
+        }
+        *users = new;
+        self.epoch.fetch_add(1, Relaxed);
+    }
+
+    /// Whether a new connection starts authenticated (the default user needs no
+    /// password and is on).
+    pub fn default_open(&self) -> bool {
+        self.default_open.load(Relaxed)
+    }
+}
+
+/// `requirepass` mirrors into the default user: its passwords are reset, then set to
+/// this one, or to nopass when empty (Valkey's `ACLUpdateDefaultUserPassword`).
+pub fn set_requirepass(pass: &str) {
+    let rules: Vec<Vec<u8>> = if pass.is_empty() {
+        vec![b"resetpass".to_vec(), b"nopass".to_vec()]
+    } else {
+        let mut p = b">".to_vec();
+        p.extend_from_slice(pass.as_bytes());
+        vec![b"resetpass".to_vec(), p]
+    };
+    let r: Vec<&[u8]> = rules.iter().map(|r| r.as_slice()).collect();
+    // resetpass, nopass and >pass never fail
+    let _ = STORE.set_user("default", &r);
+}
+
+/// A client's cached view of its user.
+#[derive(Default, Clone)]
+pub struct ClientAcl {
+    user: Option<Arc<User>>,
+    epoch: u64,
+}
+
+impl ClientAcl {
+    /// The client's user as of now; `name` is the user it authenticated as. A user that
+    /// was deleted leaves its last snapshot (its clients are being disconnected).
+    pub fn user(&mut self, name: &str) -> Option<&Arc<User>> {
+        let now = epoch();
+        let stale = self.epoch != now || self.user.as_ref().is_none_or(|u| u.name != name);
+        if stale {
+            if let Some(u) = STORE.get(name.as_bytes()) {
+                self.user = Some(u);
+            }
+            self.epoch = now;
+        }
+        self.user.as_ref()
+    }
+
+    /// Forgets the cached user (after AUTH as someone else).
+    pub fn clear(&mut self) {
+        self.user = None;
+        self.epoch = 0;
+    }
+}
+
+/// Parses an ACL file or `user` config lines: `user <name> <rules...>` per line.
+/// Errors name the line, as Valkey's `ACLLoadFromFile`.
+pub fn parse_users(text: &str) -> Result<BTreeMap<String, Arc<User>>, String> {
+    let mut users = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words[0] != "user" || words.len() < 2 {
+            errors.push(format!(
+                "/{}: line should start with user keyword. ",
+                n + 1
+            ));
+            continue;
+        }
+        let name = words[1];
+        if users.contains_key(name) {
+            errors.push(format!("{}: Duplicate user '{name}' found. ", n + 1));
+            continue;
+        }
+        let mut u = User::new(name);
+        let mut bad = false;
+        for w in &words[2..] {
+            if let Err(e) = u.apply(w.as_bytes()) {
+                errors.push(format!(
+                    "{}: Error in applying operation '{w}': {}. ",
+                    n + 1,
+                    e.text()
+                ));
+                bad = true;
+                break;
+            }
+        }
+        if !bad {
+            users.insert(name.to_string(), Arc::new(u));
+        }
+    }
+    if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err(errors.concat().trim_end().to_string())
+    }
+}
+
+/// Renders every user as ACL file lines.
+pub fn render_users() -> String {
+    let mut s = String::new();
+    for u in STORE.all() {
+        s.push_str(&format!("user {} {}\n", u.name, u.describe()));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(rules: &[&str]) -> User {
+        let mut u = User::new("u");
+        for r in rules {
+            u.apply(r.as_bytes()).unwrap();
+        }
+        u
+    }
+
+    #[test]
+    fn default_user_description() {
+        let u = User::default_user();
+        assert_eq!(u.describe(), "on nopass sanitize-payload ~* &* +@all");
+        assert!(u.unrestricted());
+    }
+
+    #[test]
+    fn commands_and_categories() {
+        let get = table::lookup(b"get").unwrap();
+        let set = table::lookup(b"set").unwrap();
+        let u = user(&["on", "+@string", "-set", "~*"]);
+        assert_eq!(u.check(get, &[b"get", b"k"]), Ok(()));
+        assert_eq!(u.check(set, &[b"set", b"k", b"v"]), Err(Denied::Command));
+        assert_eq!(u.describe_commands(), "-@all +@string -set");
+        let u = user(&["+@all", "-@string", "+@string"]);
+        assert_eq!(u.describe_commands(), "+@all +@string");
+    }
+
+    #[test]
+    fn keys_by_permission() {
+        let get = table::lookup(b"get").unwrap();
+        let set = table::lookup(b"set").unwrap();
+        let u = user(&["+@all", "%R~r*", "%W~w*"]);
+        assert_eq!(u.check(get, &[b"get", b"r1"]), Ok(()));
+        assert_eq!(u.check(get, &[b"get", b"w1"]), Err(Denied::Key(1)));
+        assert_eq!(u.check(set, &[b"set", b"w1", b"v"]), Ok(()));
+        assert_eq!(u.check(set, &[b"set", b"r1", b"v"]), Err(Denied::Key(1)));
+        assert_eq!(u.describe_keys(), "%R~r* %W~w*");
+    }
+
+    #[test]
+    fn channels_and_patterns() {
+        let u = user(&["resetchannels", "&news.*"]);
+        assert!(u.channel_allowed(b"news.1", false));
+        assert!(!u.channel_allowed(b"news.1", true));
+        assert!(u.channel_allowed(b"news.*", true));
+        assert!(!u.channel_allowed(b"sport", false));
+    }
+
+    #[test]
+    fn passwords() {
+        let mut u = user(&["on", ">a", ">b"]);
+        assert!(u.check_password(b"a") && u.check_password(b"b"));
+        assert!(!u.check_password(b"c"));
+        u.apply(b"<a").unwrap();
+        assert!(!u.check_password(b"a"));
+        assert_eq!(u.apply(b"<zz"), Err(RuleError::NoSuchPassword));
+        assert_eq!(u.apply(b"#abc"), Err(RuleError::BadHash));
+        u.apply(b"off").unwrap();
+        assert!(!u.check_password(b"b"));
+    }
+
+    #[test]
+    fn rule_errors() {
+        let mut u = User::new("u");
+        assert_eq!(u.apply(b"+nosuch"), Err(RuleError::UnknownName));
+        assert_eq!(u.apply(b"+@nosuch"), Err(RuleError::UnknownName));
+        assert_eq!(u.apply(b"+config|get|x"), Err(RuleError::FirstArgOfSub));
+        assert_eq!(u.apply(b"bogus"), Err(RuleError::Syntax));
+        u.apply(b"allkeys").unwrap();
+        assert_eq!(u.apply(b"~x"), Err(RuleError::KeysAfterAll));
+    }
+}
