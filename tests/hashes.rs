@@ -143,7 +143,7 @@ fn encoding_converts_past_thresholds_and_never_back() {
 
 #[test]
 fn big_hash_round_trips() {
-    let s = TestServer::start(&[]);
+    let s = TestServer::start(&["--hash-max-listpack-entries", "128"]);
     let mut c = s.raw();
     for i in 0..300 {
         assert_eq!(c.cmd(&format!("HSET big f{i} v{i}")), int(1));
@@ -381,7 +381,7 @@ fn hrandfield_shapes_and_counts() {
 
 #[test]
 fn hrandfield_on_a_big_hash_is_distinct() {
-    let s = TestServer::start(&[]);
+    let s = TestServer::start(&["--hash-max-listpack-entries", "128"]);
     let mut c = s.raw();
     for i in 0..200 {
         c.cmd(&format!("HSET big f{i} {i}"));
