@@ -157,7 +157,13 @@ pub struct EncodingKnobs {
     pub zset_value: AtomicI64,
 }
 
+/// Binds a new listening address (bind list, port) for CONFIG SET; an error text
+/// refuses the change.
+pub type ListenHook = Box<dyn Fn(&str, u16) -> Result<(), String> + Send + Sync>;
+
 pub struct Config {
+    /// Installed by the server once it listens.
+    pub listen_hook: RwLock<Option<ListenHook>>,
     values: RwLock<Vec<String>>,
     index: HashMap<&'static str, usize>,
     pub hot: Hot,
@@ -181,6 +187,7 @@ impl Config {
             }
         }
         let c = Config {
+            listen_hook: RwLock::new(None),
             values: RwLock::new(DIRECTIVES.iter().map(|d| d.default.to_string()).collect()),
             index,
             hot: Hot::default(),
@@ -266,13 +273,35 @@ impl Config {
             let v = d.normalize(value).map_err(|e| {
                 format!("CONFIG SET failed (possibly related to argument '{name}') - {e}")
             })?;
-            // the listener is bound once at start; setting the same address is a no-op
-            if !startup && matches!(d.name, "port" | "bind") && self.values.read()[i] != v {
-                return Err(format!(
-                    "CONFIG SET failed (possibly related to argument '{name}') - the listening address can't be changed at runtime"
-                ));
-            }
             staged.push((i, d, v));
+        }
+        // a new listening address is bound before anything is committed, so a port
+        // in use fails the whole CONFIG SET and nothing changes
+        if !startup {
+            let current = |n: &str| self.get(n).unwrap_or_default();
+            let new = |n: &str| {
+                staged
+                    .iter()
+                    .find(|(_, d, _)| d.name == n)
+                    .map(|(_, _, v)| v.clone())
+            };
+            let (port, bind) = (new("port"), new("bind"));
+            let changed = port.as_ref().is_some_and(|p| *p != current("port"))
+                || bind.as_ref().is_some_and(|b| *b != current("bind"));
+            if changed {
+                let port = port.unwrap_or_else(|| current("port"));
+                let bind = bind.unwrap_or_else(|| current("bind"));
+                let which = if new("port").is_some() {
+                    "port"
+                } else {
+                    "bind"
+                };
+                if let Some(f) = self.listen_hook.read().as_ref() {
+                    f(&bind, port.parse().unwrap_or(0)).map_err(|e| {
+                        format!("CONFIG SET failed (possibly related to argument '{which}') - {e}")
+                    })?;
+                }
+            }
         }
         {
             let mut vals = self.values.write();
@@ -316,15 +345,15 @@ impl Config {
                 .store(int(name) as usize, Relaxed),
             "slowlog-log-slower-than" => h.slowlog_log_slower_than.store(int(name), Relaxed),
             "slowlog-max-len" => h.slowlog_max_len.store(int(name) as usize, Relaxed),
-            "commandlog-request-larger-than" => h
-                .commandlog_request_larger_than
-                .store(int(name), Relaxed),
+            "commandlog-request-larger-than" => {
+                h.commandlog_request_larger_than.store(int(name), Relaxed)
+            }
             "commandlog-large-request-max-len" => h
                 .commandlog_large_request_max_len
                 .store(int(name) as usize, Relaxed),
-            "commandlog-reply-larger-than" => h
-                .commandlog_reply_larger_than
-                .store(int(name), Relaxed),
+            "commandlog-reply-larger-than" => {
+                h.commandlog_reply_larger_than.store(int(name), Relaxed)
+            }
             "commandlog-large-reply-max-len" => h
                 .commandlog_large_reply_max_len
                 .store(int(name) as usize, Relaxed),

@@ -153,6 +153,10 @@ pub struct Server {
     pub listen_port: AtomicUsize,
     pub config_file: Option<std::path::PathBuf>,
     pub executable: String,
+    /// A listening socket bound by CONFIG SET port/bind for the accept loop (None
+    /// inside: stop listening, port 0).
+    pub rebind: Mutex<Option<Option<std::net::TcpListener>>>,
+    pub rebind_notify: Notify,
     /// Clients suspended by a blocking command or a client pause (INFO blocked_clients).
     pub blocked_clients: AtomicUsize,
     /// State behind INFO, LATENCY and DEBUG (instantaneous metrics, latency events...).
@@ -203,6 +207,8 @@ impl Server {
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            rebind: Mutex::new(None),
+            rebind_notify: Notify::new(),
             blocked_clients: AtomicUsize::new(0),
             admin: crate::commands::info::AdminState::new(latency_threshold),
             functions: RwLock::new(BTreeMap::new()),
@@ -355,15 +361,70 @@ impl Server {
         listener: TcpListener,
         workers: Vec<tokio::runtime::Handle>,
     ) -> std::io::Result<()> {
-        let addr = listener.local_addr()?;
+        let mut addr = listener.local_addr()?;
+        let mut listener = Some(listener);
         self.listen_port.store(addr.port() as usize, Relaxed);
         info!(%addr, workers = workers.len(), "ready to accept connections");
         tokio::spawn(cron(self.clone()));
+        // CONFIG SET port/bind binds the new socket itself (so a failure refuses the
+        // change) and hands it over here
+        let me = self.clone();
+        *self.config.listen_hook.write() = Some(Box::new(move |bind, port| {
+            let new = if port == 0 {
+                None
+            } else {
+                let host = bind
+                    .split_whitespace()
+                    .map(|b| b.trim_start_matches('-'))
+                    .map(|b| if b == "*" { "0.0.0.0" } else { b })
+                    .next()
+                    .unwrap_or("0.0.0.0")
+                    .to_string();
+                // Valkey shows strerror's text alone
+                let why = |e: std::io::Error| {
+                    let t = e.to_string();
+                    let t = t.split(" (os error").next().unwrap_or_default().to_string();
+                    format!("Unable to listen on this port: {t}")
+                };
+                let l = std::net::TcpListener::bind((host.as_str(), port)).map_err(why)?;
+                l.set_nonblocking(true).map_err(why)?;
+                Some(l)
+            };
+            *me.rebind.lock() = Some(new);
+            me.rebind_notify.notify_one();
+            Ok(())
+        }));
         let mut next = 0usize;
         // SHUTDOWN may land between two waits on `shutdown`; the flag catches that
         while !self.shutting_down.load(Relaxed) {
+            let accept = async {
+                match &listener {
+                    Some(l) => l.accept().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                r = listener.accept() => match r {
+                _ = self.rebind_notify.notified() => {
+                    if let Some(new) = self.rebind.lock().take() {
+                        listener = match new {
+                            Some(l) => match TcpListener::from_std(l) {
+                                Ok(l) => Some(l),
+                                Err(e) => {
+                                    warn!(error = %e, "can't use the new listening socket");
+                                    continue;
+                                }
+                            },
+                            None => None,
+                        };
+                        if let Some(a) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
+                            addr = a;
+                        }
+                        let port = listener.as_ref().map_or(0, |_| addr.port() as usize);
+                        self.listen_port.store(port, Relaxed);
+                        info!(%addr, "listening address changed");
+                    }
+                }
+                r = accept => match r {
                     Ok((sock, peer)) => {
                         let target = (!workers.is_empty()).then(|| &workers[next % workers.len()]);
                         next = next.wrapping_add(1);
