@@ -244,3 +244,22 @@ fn commands_pipelined_behind_a_blocked_one_run_after_it() {
     assert_eq!(w.read(), R::ok());
     assert_eq!(admin.cmd("GET after"), R::bulk("1"));
 }
+
+#[test]
+fn a_blocked_resp3_subscriber_still_receives_messages() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    let mut w = s.raw();
+    w.cmd("HELLO 3");
+    w.send(&[b"SUBSCRIBE", b"news"]);
+    assert_eq!(w.read().items()[0], R::bulk("subscribe"));
+    w.send(&[b"BLPOP", b"k", b"0"]);
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd("PUBLISH news hello"), R::Int(1));
+    assert_eq!(
+        w.read(),
+        R::Push(vec![R::bulk("message"), R::bulk("news"), R::bulk("hello")])
+    );
+    admin.cmd("RPUSH k v");
+    assert_eq!(w.read(), pair("k", "v"));
+}

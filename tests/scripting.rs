@@ -692,7 +692,19 @@ fn functions() {
     );
     assert_eq!(c.cmd("FCALL setkey 1 k v"), R::ok());
     assert_eq!(c.cmd("FCALL getkey 1 k"), R::bulk("v"));
+    // function names are case-insensitive
+    assert_eq!(c.cmd("FCALL GETKEY 1 k"), R::bulk("v"));
     assert_eq!(c.cmd("FCALL_RO rokey 1 k"), R::bulk("v"));
+    let quoted = "#!lua name=\"quoted\"\nserver.register_function('q', function() return 1 end)";
+    assert_eq!(
+        c.cmdv(&[b"FUNCTION", b"LOAD", quoted.as_bytes()]),
+        R::bulk("quoted")
+    );
+    assert_eq!(c.cmd("FUNCTION DELETE quoted"), R::ok());
+    assert_err(
+        &c.cmd("FUNCTION restore a b c"),
+        "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",
+    );
     assert_err(
         &c.cmd("FCALL_RO setkey 1 k v"),
         "ERR Can not execute a script with write flag using *_ro command.",
@@ -853,21 +865,26 @@ fn read_line(s: &mut std::net::TcpStream, wait: Duration) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[..buf.len() - 2]).into_owned())
 }
 
-/// A connection that answers while a script runs: the script blocks the worker
-/// thread it runs on, so connections served by that same thread cannot answer.
-fn responsive_probe(port: u16) -> (std::net::TcpStream, String) {
+/// Connections opened while a script runs: every one of them answers (the script
+/// runs off the worker threads), BUSY once the script is past the threshold.
+fn busy_probe(port: u16) -> (std::net::TcpStream, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
+    let mut probes: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
     while Instant::now() < deadline {
-        for _ in 0..4 {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-            if let Some(r) = inline(&mut s, "PING", Duration::from_millis(300)) {
-                if r.starts_with("-BUSY") {
-                    return (s, r);
-                }
-            }
+        let mut replies = Vec::new();
+        for p in probes.iter_mut() {
+            replies
+                .push(inline(p, "PING", Duration::from_secs(5)).expect("every connection answers"));
         }
+        if replies.iter().all(|r| r.starts_with("-BUSY")) {
+            let r = replies.swap_remove(0);
+            return (probes.swap_remove(0), r);
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("no connection reported BUSY");
+    panic!("the script never became busy");
 }
 
 #[test]
@@ -878,7 +895,7 @@ fn busy_script_can_be_killed() {
     runner
         .write_all(b"EVAL \"while true do end\" 0\r\n")
         .expect("write");
-    let (mut probe, busy) = responsive_probe(s.port);
+    let (mut probe, busy) = busy_probe(s.port);
     assert_eq!(
         busy,
         "-BUSY Valkey is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
@@ -907,7 +924,7 @@ fn busy_script_can_be_killed() {
     runner
         .write_all(b"EVAL \"redis.call('set','x','y') while true do end\" 0\r\n")
         .expect("write");
-    let (mut probe, _) = responsive_probe(s.port);
+    let (mut probe, _) = busy_probe(s.port);
     let r = inline(&mut probe, "SCRIPT KILL", Duration::from_secs(5)).expect("reply");
     assert!(
         r.starts_with("-UNKILLABLE Sorry the script already executed write commands"),

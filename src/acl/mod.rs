@@ -435,9 +435,9 @@ impl User {
         }
         let h = hash_password(pass);
         // every stored hash is compared, so the time does not tell which one matched
-        self.passwords
-            .iter()
-            .fold(false, |ok, p| constant_time_eq(p.as_bytes(), h.as_bytes()) | ok)
+        self.passwords.iter().fold(false, |ok, p| {
+            constant_time_eq(p.as_bytes(), h.as_bytes()) | ok
+        })
     }
 
     /// Everything allowed: the command path skips the detailed checks.
@@ -557,6 +557,9 @@ pub fn set_pubsub_default(value: &str) {
     PUBSUB_DEFAULT_ALL.store(value.eq_ignore_ascii_case("allchannels"), Relaxed);
 }
 
+/// A user before (if it existed) and after a change.
+pub type Change = (Option<Arc<User>>, Arc<User>);
+
 pub struct Acl {
     users: RwLock<BTreeMap<String, Arc<User>>>,
     epoch: AtomicU64,
@@ -606,7 +609,7 @@ impl Acl {
         &self,
         name: &str,
         rules: &[&[u8]],
-    ) -> Result<(Option<Arc<User>>, Arc<User>), (usize, RuleError)> {
+    ) -> Result<Change, (usize, RuleError)> {
         let mut users = self.users.write();
         let old = users.get(name).cloned();
         let mut u = match &old {
@@ -721,10 +724,7 @@ pub fn parse_users(text: &str) -> Result<BTreeMap<String, Arc<User>>, String> {
         }
         let words: Vec<&str> = line.split_whitespace().collect();
         if words[0] != "user" || words.len() < 2 {
-            errors.push(format!(
-                "/{}: line should start with user keyword. ",
-                n + 1
-            ));
+            errors.push(format!("/{}: line should start with user keyword. ", n + 1));
             continue;
         }
         let name = words[1];

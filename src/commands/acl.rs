@@ -296,7 +296,8 @@ fn acl_list(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     let users = model::store().all();
     ctx.out.array(users.len());
     for u in users {
-        ctx.out.bulk_str(&format!("user {} {}", u.name, u.describe()));
+        ctx.out
+            .bulk_str(&format!("user {} {}", u.name, u.describe()));
     }
     Ok(())
 }

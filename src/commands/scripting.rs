@@ -353,8 +353,16 @@ fn library_metadata(code: &[u8]) -> Result<(String, String), CmdError> {
     let Some(end) = code.iter().position(|&b| b == b'\n') else {
         return Err(CmdError::err("Invalid library metadata"));
     };
-    let line = String::from_utf8_lossy(&code[..end]);
-    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    // split as Valkey's sdssplitargs: name="foo" is the name foo
+    let (mut buf, mut spans) = (Vec::new(), Vec::new());
+    if !crate::protocol::decode::split_args(&code[..end], &mut buf, &mut spans) {
+        return Err(CmdError::err("Invalid library metadata"));
+    }
+    let owned: Vec<String> = spans
+        .iter()
+        .map(|&(a, b)| String::from_utf8_lossy(&buf[a..b]).into_owned())
+        .collect();
+    let parts: Vec<&str> = owned.iter().map(|s| s.as_str()).collect();
     let Some(first) = parts.first() else {
         return Err(CmdError::err("Invalid library metadata"));
     };
@@ -394,9 +402,7 @@ fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, Cmd
     // the first line is kept as an empty line so that line numbers stay right
     let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
     srv.scripting.with_fvm(|vm| {
-        let funcs = vm
-            .load_library(&name, &code[end..])
-            .map_err(CmdError::msg)?;
+        let funcs = vm.load_library(&code[end..]).map_err(CmdError::msg)?;
         for (f, _) in &funcs {
             if let Some(lib) = vm.library_of(&f.name) {
                 if lib != name {
@@ -598,6 +604,9 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         Append,
         Replace,
     }
+    if args.len() > 4 {
+        return Err(CmdError::subcommand_syntax(args));
+    }
     let policy = match args.get(3) {
         None => Policy::Append,
         Some(a) if is(a, "flush") => Policy::Flush,
@@ -609,9 +618,6 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             ))
         }
     };
-    if args.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
     let payload = args[2];
     if crate::store::dump::verify(payload, false).is_err() {
         return Err(CmdError::err("DUMP payload version or checksum are wrong"));

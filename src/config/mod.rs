@@ -367,9 +367,16 @@ impl Config {
             "zset-max-listpack-value" => h.enc.zset_value.store(int(name), Relaxed),
             "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
             "timeout" => h.timeout.store(int(name), Relaxed),
-            "requirepass" => h
-                .has_password
-                .store(self.get(name).is_some_and(|p| !p.is_empty()), Relaxed),
+            "requirepass" => {
+                let p = self.get(name).unwrap_or_default();
+                h.has_password.store(!p.is_empty(), Relaxed);
+                // the default ACL user mirrors requirepass, as in Valkey
+                crate::acl::set_requirepass(&p);
+            }
+            "acl-pubsub-default" => {
+                crate::acl::set_pubsub_default(&self.get(name).unwrap_or_default())
+            }
+            "acllog-max-len" => crate::acl::store().log.trim(int(name).max(0) as usize),
             "protected-mode" => h.protected_mode.store(self.get_bool(name), Relaxed),
             // read on every command and lookup: mirrored beside the eviction code
             "maxmemory"

@@ -104,6 +104,10 @@ pub struct Aof {
     appended: AtomicU64,
     /// Logical bytes known fsynced (or, when not fsyncing, written).
     synced: AtomicU64,
+    /// Logical bytes handed to the kernel.
+    written: AtomicU64,
+    /// Bytes were written since the last fsync.
+    unsynced: AtomicBool,
     durable: tokio::sync::Notify,
     write_ok: AtomicBool,
     write_err: Mutex<String>,
@@ -113,6 +117,8 @@ pub struct Aof {
     no_fsync_on_rewrite: AtomicBool,
     pub loading: AtomicBool,
     pub(crate) rewriting: AtomicBool,
+    /// Asks a running rewrite to give up (CONFIG SET appendonly no).
+    pub(crate) abort: AtomicBool,
     pub(crate) touched: Mutex<Touched>,
     pub(crate) rw: Mutex<RewriteStats>,
     pub(crate) current_size: AtomicU64,
@@ -139,6 +145,8 @@ static AOF: LazyLock<Aof> = LazyLock::new(|| Aof {
     io: Mutex::new(()),
     appended: AtomicU64::new(0),
     synced: AtomicU64::new(0),
+    written: AtomicU64::new(0),
+    unsynced: AtomicBool::new(false),
     durable: tokio::sync::Notify::new(),
     write_ok: AtomicBool::new(true),
     write_err: Mutex::new(String::new()),
@@ -147,6 +155,7 @@ static AOF: LazyLock<Aof> = LazyLock::new(|| Aof {
     no_fsync_on_rewrite: AtomicBool::new(false),
     loading: AtomicBool::new(false),
     rewriting: AtomicBool::new(false),
+    abort: AtomicBool::new(false),
     touched: Mutex::new(Touched::default()),
     rw: Mutex::new(RewriteStats {
         ok: true,
@@ -274,9 +283,53 @@ impl Aof {
         }
     }
 
-    /// The writer thread: buffer -> file, fsync per policy, release `always` waiters.
+    /// Moves the buffer to the file (no fsync). Called by the writer thread and, under
+    /// `everysec`/`no`, by a connection about to reply to a write, so that an
+    /// acknowledged write is at least in the kernel: a crash of the process loses
+    /// nothing acknowledged, as with Valkey. The I/O lock is held only for the write.
+    fn write_pending(&self) -> std::io::Result<()> {
+        let _io = self.io.lock();
+        let (data, file, len, upto) = {
+            let mut st = self.st.lock();
+            let data = std::mem::take(&mut st.buf);
+            (
+                data,
+                st.file.clone(),
+                st.file_len,
+                self.appended.load(SeqCst),
+            )
+        };
+        let Some(f) = file.filter(|_| !data.is_empty()) else {
+            self.written.fetch_max(upto, SeqCst);
+            return Ok(());
+        };
+        let nap = self.flush_sleep_us.load(Relaxed);
+        if nap > 0 {
+            std::thread::sleep(Duration::from_micros(nap as u64));
+        }
+        if let Err(e) = Self::write_file(&f, len, &data) {
+            self.note_write_error(&e);
+            // put the batch back in front of what came meanwhile, for the retry
+            let mut st = self.st.lock();
+            let mut back = data;
+            back.extend_from_slice(&st.buf);
+            st.buf = back;
+            return Err(e);
+        }
+        let mut st = self.st.lock();
+        if st.file.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &f)) {
+            st.file_len = len + data.len() as u64;
+        }
+        drop(st);
+        self.current_size.fetch_add(data.len() as u64, Relaxed);
+        self.unsynced.store(true, SeqCst);
+        self.written.fetch_max(upto, SeqCst);
+        Ok(())
+    }
+
+    /// The writer thread: buffer -> file, fsync per policy (outside the I/O lock, so
+    /// writers are never held up by a slow fsync), release `always` waiters.
     fn writer_loop(&'static self) {
-        let mut dirty = false;
         loop {
             {
                 let mut st = self.st.lock();
@@ -284,74 +337,34 @@ impl Aof {
                     self.wake.wait_for(&mut st, Duration::from_millis(200));
                 }
             }
-            // the batch is taken with the I/O lock held, so SHUTDOWN's final flush or a
-            // rewrite's switch of file never misses bytes in flight
-            let io = self.io.lock();
-            let (data, file, len, upto) = {
-                let mut st = self.st.lock();
-                let data = std::mem::take(&mut st.buf);
-                (
-                    data,
-                    st.file.clone(),
-                    st.file_len,
-                    self.appended.load(SeqCst),
-                )
-            };
-            let policy = self.policy.load(Relaxed);
-            let Some(f) = file else {
-                drop(io);
-                self.synced.fetch_max(upto, SeqCst);
-                self.durable.notify_waiters();
-                self.maybe_auto_rewrite();
+            if self.write_pending().is_err() {
+                std::thread::sleep(Duration::from_secs(1));
                 continue;
-            };
-            if !data.is_empty() {
-                let nap = self.flush_sleep_us.load(Relaxed);
-                if nap > 0 {
-                    std::thread::sleep(Duration::from_micros(nap as u64));
-                }
-                if let Err(e) = Self::write_file(&f, len, &data) {
-                    drop(io);
-                    self.note_write_error(&e);
-                    // put the batch back in front of what came meanwhile and retry
-                    let mut st = self.st.lock();
-                    let mut back = data;
-                    back.extend_from_slice(&st.buf);
-                    st.buf = back;
-                    drop(st);
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
-                }
-                let mut st = self.st.lock();
-                if st.file.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &f)) {
-                    st.file_len = len + data.len() as u64;
-                }
-                drop(st);
-                self.current_size.fetch_add(data.len() as u64, Relaxed);
-                dirty = true;
             }
+            let policy = self.policy.load(Relaxed);
+            let file = self.st.lock().file.clone();
+            // everything written up to here is covered by an fsync starting now
+            let upto = self.written.load(SeqCst);
             let now = crate::store::now_ms();
             let skip = self.no_fsync_on_rewrite.load(Relaxed) && self.rewriting.load(Relaxed);
-            let want_sync = dirty
-                && !skip
-                && match policy {
-                    FSYNC_ALWAYS => true,
-                    FSYNC_EVERYSEC => now - self.last_fsync_ms.load(Relaxed) >= 1000,
-                    _ => false,
-                };
-            if want_sync {
-                if let Err(e) = f.sync_data() {
-                    drop(io);
-                    self.note_write_error(&e);
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
+            let due = match policy {
+                FSYNC_ALWAYS => true,
+                FSYNC_EVERYSEC => now - self.last_fsync_ms.load(Relaxed) >= 1000,
+                _ => false,
+            };
+            if let Some(f) = file.filter(|_| due && !skip) {
+                if self.unsynced.swap(false, SeqCst) {
+                    if let Err(e) = f.sync_data() {
+                        self.unsynced.store(true, SeqCst);
+                        self.note_write_error(&e);
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                    self.last_fsync_ms.store(now, Relaxed);
                 }
-                dirty = false;
-                self.last_fsync_ms.store(now, Relaxed);
             }
-            drop(io);
             self.note_write_ok();
-            if policy != FSYNC_ALWAYS || !dirty || skip {
+            if policy != FSYNC_ALWAYS || !self.unsynced.load(SeqCst) || skip {
                 self.synced.fetch_max(upto, SeqCst);
                 self.durable.notify_waiters();
             }
@@ -409,6 +422,7 @@ impl Aof {
         st.file_len = len + data.len() as u64;
         self.current_size.fetch_add(data.len() as u64, Relaxed);
         f.sync_data()?;
+        self.written.fetch_max(self.appended.load(SeqCst), SeqCst);
         self.synced.fetch_max(self.appended.load(SeqCst), SeqCst);
         self.durable.notify_waiters();
         Ok(())
@@ -523,12 +537,19 @@ pub fn propagate_del(db: usize, key: &[u8]) {
     a.append_locked(&mut st, &[(db, vec![b"DEL".to_vec(), key.to_vec()])]);
 }
 
-/// Under `appendfsync always`, waits until what this thread's requests logged is on
-/// disk; the connection calls it before sending replies.
+/// Before a connection sends replies: under `appendfsync always`, waits until what
+/// this thread's requests logged is on disk; otherwise makes sure it was written.
 pub async fn wait_durable() {
     let target = WAIT_FOR.with(|w| w.get());
     let a = aof();
     if target == 0 || a.synced.load(SeqCst) >= target {
+        return;
+    }
+    if a.policy.load(Relaxed) != FSYNC_ALWAYS {
+        // everysec / no: in the kernel before the reply, fsync later
+        if a.written.load(SeqCst) < target && a.on.load(Relaxed) {
+            let _ = a.write_pending();
+        }
         return;
     }
     loop {
@@ -665,11 +686,17 @@ pub fn config_changed(srv: &Server) -> Result<(), String> {
         }
     } else if !want && a.on.load(SeqCst) {
         a.on.store(false, SeqCst);
+        if a.rewriting.load(SeqCst) {
+            // the rewrite would start a log nobody wants any more
+            warn!("Killing running AOF rewrite child");
+            a.abort.store(true, SeqCst);
+        }
         let r = a.flush_sync();
         let mut st = a.st.lock();
         st.file = None;
         st.buf.clear();
         drop(st);
+        a.written.fetch_max(a.appended.load(SeqCst), SeqCst);
         a.synced.fetch_max(a.appended.load(SeqCst), SeqCst);
         a.durable.notify_waiters();
         if let Err(e) = r {

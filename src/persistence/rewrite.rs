@@ -91,7 +91,12 @@ fn dump_db(srv: &Server, db: usize, w: &mut impl Write, now: i64) -> std::io::Re
     let mut buf = Vec::new();
     let mut selected = false;
     let mut keys = 0u64;
+    // rdb-key-save-delay (microseconds per key) slows a rewrite down for tests
+    let delay = srv.config.get_i64("rdb-key-save-delay");
     for i in 0..crate::store::SHARDS {
+        if aof().abort.load(SeqCst) {
+            return Err(std::io::Error::other("rewrite aborted"));
+        }
         {
             let g = d.lock_shard(i);
             for n in g.table().iter() {
@@ -104,6 +109,9 @@ fn dump_db(srv: &Server, db: usize, w: &mut impl Write, now: i64) -> std::io::Re
                 }
                 emit_key(&mut buf, n.key(), n.value(), n.expire());
                 keys += 1;
+                if delay > 0 {
+                    nap(delay);
+                }
             }
         }
         if buf.len() > 64 * 1024 || i + 1 == crate::store::SHARDS {
@@ -112,6 +120,15 @@ fn dump_db(srv: &Server, db: usize, w: &mut impl Write, now: i64) -> std::io::Re
         }
     }
     Ok(keys)
+}
+
+/// Sleeps `us` microseconds, in slices so that an abort is not held up.
+fn nap(us: i64) {
+    let until = Instant::now() + std::time::Duration::from_micros(us as u64);
+    while Instant::now() < until && !aof().abort.load(SeqCst) {
+        let left = until.saturating_duration_since(Instant::now());
+        std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+    }
 }
 
 /// The final state of the keys changed while the walk ran (gate held exclusively).
@@ -216,6 +233,7 @@ fn run_claimed(srv: &Server, gate_held: bool) -> Result<(), String> {
         rw.started = Some(started);
     }
     *a.touched.lock() = Touched::default();
+    a.abort.store(false, SeqCst);
     info!("Background append only file rewriting started");
     let r = rewrite(srv, gate_held);
     let secs = started.elapsed().as_secs() as i64;
@@ -276,6 +294,9 @@ fn rewrite(srv: &Server, gate_held: bool) -> Result<(), String> {
         // the commit: nothing runs while the last changes are captured and the files
         // switched (normally a few milliseconds)
         let _gate = (!gate_held).then(|| srv.gate.write().unwrap_or_else(|e| e.into_inner()));
+        if a.abort.load(SeqCst) {
+            return Err(std::io::Error::other("rewrite aborted"));
+        }
         let touched = std::mem::take(&mut *a.touched.lock());
         info!(
             keys = touched.keys.len(),
@@ -375,6 +396,7 @@ fn commit(
     a.base_size.store(base_len, Relaxed);
     a.current_size.store(base_len, Relaxed);
     // everything logged so far is in the new BASE, which is on disk
+    a.written.fetch_max(a.appended.load(SeqCst), SeqCst);
     a.synced.fetch_max(a.appended.load(SeqCst), SeqCst);
     a.durable.notify_waiters();
     let _ = srv;

@@ -541,15 +541,16 @@ impl PubSub {
 /// when notifications are off.
 pub fn notify(srv: &Server, class: u32, event: &str, key: &[u8], db: usize) {
     let flags = srv.config.hot.notify_keyspace_events.load(Relaxed);
-    if flags & class == 0 {
+    if flags == 0 {
         return;
     }
     // a key this command created is announced before what was done to it, as Valkey
-    // announces `new` from dbAdd
+    // announces `new` from dbAdd; drained even when `class` is off, so that the
+    // record of created keys never outgrows one command
     if flags & class::NEW != 0 {
         report_created(srv);
     }
-    if srv.pubsub.idle() {
+    if flags & class == 0 || srv.pubsub.idle() {
         return;
     }
     publish_event(srv, flags, event, key, db);

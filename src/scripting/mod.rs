@@ -1,20 +1,22 @@
-//! Lua scripting: EVAL scripts and FUNCTION libraries on one Lua 5.1 interpreter.
+//! Lua scripting: EVAL scripts and FUNCTION libraries on Lua 5.1 interpreters.
 //!
-//! One interpreter serves the whole server, behind a mutex: scripts run under the
-//! server gate taken exclusively (their commands are flagged `EXCLUSIVE`), so they
-//! never wait for each other on it. A script's `server.call` goes through
-//! [`crate::commands::dispatch`] with a client of its own (origin `Script`), and the
-//! RESP that dispatch produced is parsed back into Lua values, exactly as Valkey
-//! does with its fake client.
+//! As in Valkey there are two interpreters, one for EVAL scripts and one for function
+//! libraries, each behind a mutex: scripts run under the server gate taken
+//! exclusively (their commands are flagged `EXCLUSIVE`), so they never wait for each
+//! other. A script's `server.call` goes through [`crate::commands::dispatch`] with a
+//! client of its own (origin `Script`), and the RESP that dispatch produced is parsed
+//! back into Lua values, exactly as Valkey does with its fake client.
 //!
 //! Valkey's interpreter has read-only tables built into the VM; the stock Lua 5.1
 //! has none, so `prelude.lua` builds the same sandbox from proxies: scripts see a
 //! global table and library tables they can read but not change, with Valkey's
 //! error texts.
 //!
-//! While a script runs, [`RunState`] tells other connections how long it has been
-//! running (for the BUSY reply) and lets SCRIPT KILL / FUNCTION KILL ask it to stop;
-//! a Lua count hook checks that request.
+//! A connection runs a script command on a blocking thread (see
+//! [`runs_off_thread`]), so its worker keeps serving other connections. While a
+//! script runs, [`RunState`] tells them how long it has been running (past
+//! `busy-reply-threshold` they get BUSY, see [`enter_gate`]) and lets SCRIPT KILL /
+//! FUNCTION KILL ask it to stop; a Lua count hook checks that request.
 
 pub mod bit;
 pub mod cjson;

@@ -718,14 +718,6 @@ impl Vm {
         self.func_lib.len()
     }
 
-    /// SCRIPT FLUSH: forgets every cached script.
-    pub fn flush_scripts(&mut self) {
-        self.scripts.clear();
-        self.lru.clear();
-        self.script_bytes = 0;
-        let _ = self.lua.gc_collect();
-    }
-
     pub fn script_exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         self.scripts.contains_key(&sha)
@@ -838,11 +830,12 @@ impl Vm {
         ro: bool,
         cmdline: &[&[u8]],
     ) -> Result<(), CmdError> {
+        let key = name.to_ascii_lowercase();
         let Some(f) = self
             .func_lib
-            .get(name)
+            .get(&key)
             .and_then(|l| self.libs.get(l))
-            .and_then(|fs| fs.get(name))
+            .and_then(|fs| fs.get(&key))
         else {
             return Err(CmdError::err("Function not found"));
         };
@@ -888,6 +881,8 @@ impl Vm {
         }
         let read_only = ro || (!compat && flags & sflags::NO_WRITES != 0);
         let info = Arc::new(ClientInfo::new(0, "lua".into(), String::new(), -1));
+        // the script runs as its caller's ACL user
+        *info.user.lock() = ctx.client.info.user.lock().clone();
         let mut client = Client::new(info, true);
         client.origin = Origin::Script;
         client.db = ctx.client.db;
@@ -961,7 +956,6 @@ impl Vm {
     /// the library name and its functions. Nothing is installed yet.
     pub fn load_library(
         &mut self,
-        name: &str,
         code: &[u8],
     ) -> Result<Vec<(FunctionInfo, Function)>, LoadError> {
         let f = self
@@ -1015,7 +1009,7 @@ impl Vm {
             if !valid_name(&fname) {
                 return Err("ERR Function names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
             }
-            if out.iter().any(|(f, _)| f.name == fname) {
+            if out.iter().any(|(f, _)| f.name.eq_ignore_ascii_case(&fname)) {
                 return Err("ERR Function already exists in the library".into());
             }
             let cb: Function = t.raw_get("callback").map_err(|e| e.to_string())?;
@@ -1041,23 +1035,26 @@ impl Vm {
         if out.is_empty() {
             return Err("ERR No functions registered".into());
         }
-        let _ = name;
         Ok(out)
     }
 
     /// The library that holds function `f`, if any.
     pub fn library_of(&self, f: &str) -> Option<&str> {
-        self.func_lib.get(f).map(|s| s.as_str())
+        self.func_lib
+            .get(&f.to_ascii_lowercase())
+            .map(|s| s.as_str())
     }
 
     /// Installs a loaded library (replacing one of the same name).
     pub fn install_library(&mut self, lib: &str, funcs: Vec<(FunctionInfo, Function)>) {
         self.remove_library(lib);
         let mut m = HashMap::new();
+        // function names are case-insensitive, as in Valkey
         for (info, cb) in funcs {
-            self.func_lib.insert(info.name.clone(), lib.to_string());
+            let key = info.name.to_ascii_lowercase();
+            self.func_lib.insert(key.clone(), lib.to_string());
             m.insert(
-                info.name,
+                key,
                 Func {
                     callback: cb,
                     flags: info.flags,
@@ -1083,8 +1080,9 @@ impl Vm {
 
     /// Flags of a function, if it exists.
     pub fn function_flags(&self, name: &str) -> Option<u32> {
-        let lib = self.func_lib.get(name)?;
-        self.libs.get(lib)?.get(name).map(|f| f.flags)
+        let key = name.to_ascii_lowercase();
+        let lib = self.func_lib.get(&key)?;
+        self.libs.get(lib)?.get(&key).map(|f| f.flags)
     }
 }
 

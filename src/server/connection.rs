@@ -261,6 +261,17 @@ async fn wait_blocked(
         tokio::select! {
             _ = served => break End::Served,
             _ = timer => break End::Timeout,
+            // pushes (pub/sub messages, MONITOR lines) keep flowing while blocked
+            _ = info.outbox.notify.notified() => {
+                let mut out = Vec::new();
+                info.outbox.drain_into(&mut out);
+                if !out.is_empty() {
+                    if sock.write_all(&out).await.is_err() {
+                        break End::Killed;
+                    }
+                    srv.stats.net_io(0, out.len() as u64);
+                }
+            }
             r = sock.read_buf(rbuf), if room => match r {
                 Ok(0) | Err(_) => break End::Killed,
                 Ok(n) => {

@@ -1293,7 +1293,7 @@ mod tests {
                 let (m, at) = got.unwrap();
                 assert_eq!(m, want[at]);
                 assert_eq!(it.len(), hi - lo - skip - 1);
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     lo += skip + 1;
                 } else {
                     hi -= skip + 1;
