@@ -96,10 +96,7 @@ fn timeouts_decimals_and_errors() {
         &c.cmd("BLMPOP 0 0 l LEFT"),
         "ERR numkeys should be greater than 0",
     );
-    assert_eq!(
-        c.cmd("INFO clients").text().contains("blocked_clients:0"),
-        true
-    );
+    assert!(c.cmd("INFO clients").text().contains("blocked_clients:0"));
 }
 
 #[test]

@@ -80,6 +80,8 @@ struct RunCtx<'a> {
     eval: bool,
     /// Socket of the client that runs the script (-1: none).
     caller_fd: i64,
+    /// Reply buffer of the commands the script runs, reused from call to call.
+    reply: Reply,
 }
 
 thread_local! {
@@ -297,11 +299,12 @@ fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
         if is_write {
             ctx.srv.scripting.run.wrote.store(true, Relaxed);
         }
-        let mut out = Reply::new(ctx.client.resp == 3);
-        commands::dispatch(ctx.srv, &mut ctx.client, &mut out, &argv);
-        // a reply turned off by CLIENT REPLY never reaches a script
+        ctx.reply.clear();
+        ctx.reply.set_resp3(ctx.client.resp == 3);
+        commands::dispatch(ctx.srv, &mut ctx.client, &mut ctx.reply, &argv);
+        // a command never blocks inside a script
         ctx.client.block = None;
-        Ok(out.take())
+        Ok(ctx.reply.as_bytes().to_vec())
     });
     let raw = match res {
         None => {
@@ -894,6 +897,7 @@ impl Vm {
             allow_oom: flags & sflags::ALLOW_OOM != 0,
             eval,
             caller_fd: ctx.client.info.fd,
+            reply: Reply::new(false),
         };
         let p = (&mut rctx as *mut RunCtx<'_>).cast::<RunCtx<'static>>();
         KILLED.with(|k| k.set(None));
