@@ -220,8 +220,7 @@ fn last_incr(dir: &Path) -> PathBuf {
     let m = manifest(dir);
     let name = m
         .lines()
-        .filter(|l| l.ends_with("type i"))
-        .next_back()
+        .rfind(|l| l.ends_with("type i"))
         .and_then(|l| l.split_whitespace().nth(1))
         .expect("incr in manifest")
         .to_string();
