@@ -164,6 +164,11 @@ fn main() {
             error!("{e}");
             return 1;
         }
+        // ACL users from the aclfile
+        if let Err(e) = ferrokey::commands::acl_family::boot(&srv) {
+            error!("{e}");
+            return 1;
+        }
         let host = bind
             .split_whitespace()
             .map(|b| b.trim_start_matches('-'))

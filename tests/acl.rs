@@ -413,3 +413,50 @@ fn acl_file_save_and_load() {
     assert_eq!(s.raw().cmd("AUTH carol x"), R::ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn users_from_the_config_and_the_aclfile_at_start() {
+    let s = TestServer::start(&["--user", "cfg on >pw ~k* +get"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd("AUTH cfg pw"), R::ok());
+    assert_eq!(c.cmd("GET k1"), R::Nil);
+    assert_err(
+        &c.cmd("SET k1 v"),
+        "NOPERM User cfg has no permissions to run the 'set' command",
+    );
+    // the default user can be declared too: here it needs a password
+    let s = TestServer::start(&["--user", "default on >dpw ~* &* +@all"]);
+    let mut c = s.raw();
+    assert_err(&c.cmd("GET a"), "NOAUTH Authentication required.");
+    assert_eq!(c.cmd("AUTH dpw"), R::ok());
+    // an aclfile is read at start
+    let dir = std::env::temp_dir().join(format!("ferrokey-aclboot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("boot.acl");
+    std::fs::write(&file, "user fromfile on >ff ~* &* +@all\n").unwrap();
+    let s = TestServer::start(&["--aclfile", file.to_str().unwrap()]);
+    assert_eq!(s.raw().cmd("AUTH fromfile ff"), R::ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn subscribers_lose_revoked_channels() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        admin.cmd("ACL SETUSER ps on >pw +@all ~* resetchannels &foo:1 &bar:*"),
+        R::ok()
+    );
+    let mut sub = login(&s, "ps", "pw");
+    assert_eq!(sub.cmd("SUBSCRIBE foo:1").items()[0], R::bulk("subscribe"));
+    // more channels: the subscriber stays
+    assert_eq!(
+        admin.cmd("ACL SETUSER ps resetchannels &foo:1 &bar:* &baz"),
+        R::ok()
+    );
+    assert_eq!(admin.cmd("PUBLISH foo:1 hello"), R::Int(1));
+    // its channel revoked: it is disconnected
+    assert_eq!(admin.cmd("ACL SETUSER ps resetchannels"), R::ok());
+    wait_closed(&mut sub);
+    assert_eq!(admin.cmd("PUBLISH foo:1 hello"), R::Int(0));
+}

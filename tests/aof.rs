@@ -279,6 +279,11 @@ fn write_everything(r: &mut Raw) {
     let mut args: Vec<&[u8]> = vec![b"RPUSH", b"biglist"];
     args.extend(big.iter().map(|s| s.as_bytes()));
     ok(r.cmdv(&args));
+    // RESTORE with a relative TTL is logged with an absolute one (ABSTTL)
+    let R::Bulk(payload) = r.cmd("DUMP h") else {
+        panic!("DUMP")
+    };
+    ok(r.cmdv(&[b"RESTORE", b"restored", b"700000", &payload]));
     let bin: &[u8] = b"bin\r\n\x00\xff";
     ok(r.cmdv(&[b"SET", b"binary\r\nkey", bin]));
 }
@@ -318,6 +323,10 @@ fn reload_restores_every_type_and_ttl() {
         "INCRBYFLOAT logged as SET KEEPTTL"
     );
     assert!(text.contains("MULTI") && text.contains("EXEC"));
+    assert!(
+        text.contains("ABSTTL"),
+        "RESTORE logged with an absolute TTL"
+    );
     assert!(!text.contains("\nEX\r") && !text.contains("SPOP") && !text.contains("SETEX"));
     drop(r);
     p.stop();

@@ -80,7 +80,10 @@ fn searches_and_stores() {
         c.cmd("GEORADIUS Sicily 15 37 200 km COUNT 1 DESC"),
         bulks(&["Palermo"])
     );
-    assert_eq!(c.cmd("GEORADIUS_RO Sicily 15 37 100 km"), bulks(&["Catania"]));
+    assert_eq!(
+        c.cmd("GEORADIUS_RO Sicily 15 37 100 km"),
+        bulks(&["Catania"])
+    );
     assert_eq!(
         c.cmd("GEORADIUSBYMEMBER_RO Sicily Palermo 1 km"),
         bulks(&["Palermo"])

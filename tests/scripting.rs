@@ -974,3 +974,54 @@ fn a_command_error_is_counted_once() {
     let errs = c.cmd("INFO errorstats").text();
     assert!(errs.contains("errorstat_MY_ERR_CODE:count=1"), "{errs}");
 }
+
+#[test]
+fn scripts_run_as_the_callers_acl_user() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmdv(&[
+            b"ACL",
+            b"SETUSER",
+            b"bob",
+            b"on",
+            b">123",
+            b"+@scripting",
+            b"+set",
+            b"~x*"
+        ]),
+        R::ok()
+    );
+    assert_eq!(c.cmd("AUTH bob 123"), R::ok());
+    assert_eq!(
+        eval(
+            &mut c,
+            "return redis.acl_check_cmd('set','xx',1)",
+            &["xx"],
+            &[]
+        ),
+        R::Int(1)
+    );
+    assert_eq!(
+        eval(
+            &mut c,
+            "return redis.acl_check_cmd('hset','xx','f',1)",
+            &["xx"],
+            &[]
+        ),
+        R::Nil
+    );
+    assert_eq!(
+        eval(&mut c, "return redis.acl_check_cmd('set','yy',1)", &[], &[]),
+        R::Nil
+    );
+    let body = "return redis.call('hset','xx','f',1)";
+    assert_eq!(
+        eval(&mut c, body, &[], &[]),
+        R::Err(format!("ERR ACL failure in script: User bob has no permissions to run the 'hset' command script: {}, on @user_script:1.", sha1(body)))
+    );
+    assert_err(
+        &eval(&mut c, "return redis.acl_check_cmd('nosuch')", &[], &[]),
+        "ERR Invalid command passed to server.acl_check_cmd() script:",
+    );
+}

@@ -4,6 +4,7 @@
 
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Events closer than this (ms) to a matching entry update it instead of adding one.
 const GROUPING_MS: i64 = 60_000;
@@ -29,6 +30,9 @@ pub struct Entry {
 #[derive(Default)]
 pub struct AclLog {
     inner: Mutex<Inner>,
+    /// INFO's acl_access_denied_{auth,cmd,key,channel}, counted even when the log
+    /// keeps nothing.
+    pub denied: [AtomicU64; 4],
 }
 
 #[derive(Default)]
@@ -50,6 +54,13 @@ impl AclLog {
         now: i64,
         max: usize,
     ) {
+        let slot = match reason {
+            "auth" => 0,
+            "command" => 1,
+            "key" => 2,
+            _ => 3,
+        };
+        self.denied[slot].fetch_add(1, Relaxed);
         let mut g = self.inner.lock();
         if max == 0 {
             g.entries.clear();
@@ -94,10 +105,5 @@ impl AclLog {
 
     pub fn reset(&self) {
         self.inner.lock().entries.clear();
-    }
-
-    /// Applies a lowered `acllog-max-len` at once.
-    pub fn trim(&self, max: usize) {
-        self.inner.lock().entries.truncate(max);
     }
 }

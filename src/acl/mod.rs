@@ -605,11 +605,7 @@ impl Acl {
 
     /// Applies rules to a user, creating it if needed; all or nothing. Returns the
     /// user before and after.
-    pub fn set_user(
-        &self,
-        name: &str,
-        rules: &[&[u8]],
-    ) -> Result<Change, (usize, RuleError)> {
+    pub fn set_user(&self, name: &str, rules: &[&[u8]]) -> Result<Change, (usize, RuleError)> {
         let mut users = self.users.write();
         let old = users.get(name).cloned();
         let mut u = match &old {
@@ -646,14 +642,9 @@ impl Acl {
         gone
     }
 
-    /// Replaces every user at once (ACL LOAD); `default` is kept if not listed.
-    pub fn replace_all(&self, mut new: BTreeMap<String, Arc<User>>) {
+    /// Replaces every user at once (ACL LOAD).
+    pub fn replace_all(&self, new: BTreeMap<String, Arc<User>>) {
         let mut users = self.users.write();
-        if !new.contains_key("default") {
-            if let Some(d) = users.get("default") {
-                new.insert("default".into(), d.clone());
-            }
-        }
         if let Some(d) = new.get("default") {
             self.default_open.store(d.enabled && d.nopass, Relaxed);
         }
@@ -688,18 +679,22 @@ pub fn set_requirepass(pass: &str) {
 pub struct ClientAcl {
     user: Option<Arc<User>>,
     epoch: u64,
+    /// For a script's client: the connection that runs the script, and its command.
+    pub caller: Option<(
+        Arc<crate::server::ClientInfo>,
+        &'static crate::commands::Command,
+    )>,
 }
 
 impl ClientAcl {
-    /// The client's user as of now; `name` is the user it authenticated as. A user that
-    /// was deleted leaves its last snapshot (its clients are being disconnected).
+    /// The client's user as of now; `name` is the user it authenticated as. None for a
+    /// user that was deleted: its clients are being disconnected, and may run nothing
+    /// meanwhile.
     pub fn user(&mut self, name: &str) -> Option<&Arc<User>> {
         let now = epoch();
         let stale = self.epoch != now || self.user.as_ref().is_none_or(|u| u.name != name);
         if stale {
-            if let Some(u) = STORE.get(name.as_bytes()) {
-                self.user = Some(u);
-            }
+            self.user = STORE.get(name.as_bytes());
             self.epoch = now;
         }
         self.user.as_ref()
@@ -712,48 +707,95 @@ impl ClientAcl {
     }
 }
 
-/// Parses an ACL file or `user` config lines: `user <name> <rules...>` per line.
-/// Errors name the line, as Valkey's `ACLLoadFromFile`.
-pub fn parse_users(text: &str) -> Result<BTreeMap<String, Arc<User>>, String> {
+/// Parses an ACL file: `user <name> <rules...>` per line. All or nothing: the error
+/// lists every problem with Valkey's texts (`ACLLoadFromFile`). Without a `default`
+/// line the default user is the built-in one.
+pub fn parse_users(file: &str, text: &str) -> Result<BTreeMap<String, Arc<User>>, String> {
     let mut users = BTreeMap::new();
-    let mut errors = Vec::new();
+    let mut errors = String::new();
     for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+        let n = n + 1;
+        let words: Vec<&str> = raw.split_whitespace().collect();
+        if words.is_empty() || words[0].starts_with('#') {
             continue;
         }
-        let words: Vec<&str> = line.split_whitespace().collect();
         if words[0] != "user" || words.len() < 2 {
-            errors.push(format!("/{}: line should start with user keyword. ", n + 1));
+            errors.push_str(&format!(
+                "{file}:{n} should start with user keyword followed by the username. "
+            ));
             continue;
         }
         let name = words[1];
         if users.contains_key(name) {
-            errors.push(format!("{}: Duplicate user '{name}' found. ", n + 1));
+            errors.push_str(&format!(
+                "WARNING: Duplicate user '{name}' found on line {n}. "
+            ));
             continue;
         }
         let mut u = User::new(name);
-        let mut bad = false;
+        let mut reported = false;
         for w in &words[2..] {
-            if let Err(e) = u.apply(w.as_bytes()) {
-                errors.push(format!(
-                    "{}: Error in applying operation '{w}': {}. ",
-                    n + 1,
-                    e.text()
-                ));
-                bad = true;
-                break;
+            match u.apply(w.as_bytes()) {
+                Ok(()) => {}
+                Err(RuleError::UnknownName) => errors.push_str(&format!(
+                    "{file}:{n}: Error in applying operation '{w}': {}. ",
+                    RuleError::UnknownName.text()
+                )),
+                // only the first other error: later ones may follow from it
+                Err(e) if !reported => {
+                    errors.push_str(&format!("{file}:{n}: {}. ", e.text()));
+                    reported = true;
+                }
+                Err(_) => {}
             }
         }
-        if !bad {
-            users.insert(name.to_string(), Arc::new(u));
-        }
+        users.insert(name.to_string(), Arc::new(u));
     }
-    if errors.is_empty() {
-        Ok(users)
-    } else {
-        Err(errors.concat().trim_end().to_string())
+    if !errors.is_empty() {
+        errors.push_str(
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+        );
+        return Err(errors);
     }
+    users
+        .entry("default".to_string())
+        .or_insert_with(|| Arc::new(User::default_user()));
+    Ok(users)
+}
+
+/// Users defined by `user` lines of the config file (each may appear once).
+static CONFIG_USERS: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
+
+/// Whether any `user` line was given in the configuration.
+pub fn has_config_users() -> bool {
+    !CONFIG_USERS.lock().is_empty()
+}
+
+/// A `user <name> <rules...>` config line: defines (or redefines `default`) a user.
+pub fn config_user(args: &[String]) -> Result<(), String> {
+    // `--user "alice on >pw"` on the command line arrives as one argument
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    let Some(&name) = words.first() else {
+        return Err("wrong number of arguments".into());
+    };
+    let name = name.to_string();
+    let mut seen = CONFIG_USERS.lock();
+    if seen.contains(&name) {
+        return Err("Duplicate user found. A user can only be defined once in config files".into());
+    }
+    let mut u = User::new(&name);
+    for w in &words[1..] {
+        u.apply(w.as_bytes())
+            .map_err(|e| format!("Error in user declaration '{w}': {}", e.text()))?;
+    }
+    seen.push(name.clone());
+    let mut users = STORE.users.write();
+    if name == "default" {
+        STORE.default_open.store(u.enabled && u.nopass, Relaxed);
+    }
+    users.insert(name.clone(), Arc::new(u));
+    STORE.epoch.fetch_add(1, Relaxed);
+    Ok(())
 }
 
 /// Renders every user as ACL file lines.

@@ -88,6 +88,8 @@ pub fn permit(
         match client.acl.user(&name) {
             Some(u) if u.unrestricted() => return Ok(()),
             Some(u) => u.check(cmd, args).map_err(|d| (d, u.name.clone())),
+            // a deleted user's client may still AUTH again or QUIT
+            None if cmd.has(NO_AUTH) => return Ok(()),
             None => Err((Denied::Command, name.clone())),
         }
     };
@@ -99,7 +101,15 @@ pub fn permit(
         Denied::Key(i) => ("key", lossy(args[i])),
         Denied::Channel(i) => ("channel", lossy(args[i])),
     };
-    log_event(srv, client, reason, context(client), object, user.clone());
+    log_event(
+        srv,
+        client,
+        reason,
+        context(client),
+        object,
+        user.clone(),
+        Some((cmd, args)),
+    );
     let msg = denial_text(denied, &user, cmd);
     Err(match client.origin {
         Origin::Script => format!("ERR ACL failure in script: {msg}"),
@@ -124,9 +134,21 @@ fn log_event(
     context: &'static str,
     object: String,
     user: String,
+    running: Option<(&'static Command, &[&[u8]])>,
 ) {
+    // the client line names the command the client is running: EXEC for what it
+    // runs, the command itself otherwise
+    let running = match client.origin {
+        Origin::Exec => table::lookup(b"exec").map(|c| (c, &[][..])),
+        _ => running,
+    };
     let mut info = String::new();
-    super::connection::client_line(&mut info, &client.info, None);
+    match &client.acl.caller {
+        Some((caller, cmd)) => {
+            super::connection::client_line(&mut info, caller, Some((cmd, &[][..])))
+        }
+        None => super::connection::client_line(&mut info, &client.info, running),
+    }
     let max = srv.config.get_i64("acllog-max-len").max(0) as usize;
     model::store().log.add(
         reason,
@@ -160,7 +182,15 @@ pub fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], object: &[u8]) -> b
     } else {
         "toplevel"
     };
-    log_event(ctx.srv, ctx.client, "auth", cx, lossy(object), lossy(user));
+    log_event(
+        ctx.srv,
+        ctx.client,
+        "auth",
+        cx,
+        lossy(object),
+        lossy(user),
+        Some((ctx.cmd, &[][..])),
+    );
     false
 }
 
@@ -485,17 +515,31 @@ fn aclfile(ctx: &Ctx) -> Result<String, CmdError> {
 
 fn acl_load(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     let path = aclfile(ctx)?;
+    let before = model::store().all();
     load_file(ctx.srv, &path).map_err(CmdError::err)?;
-    // clients of users that are gone or changed reconnect under the new rules
+    // clients of users that are gone are disconnected, and subscribers of users
+    // whose channel permissions shrank
     let users = model::store();
+    let narrowed: Vec<String> = before
+        .iter()
+        .filter(|old| {
+            users
+                .get(old.name.as_bytes())
+                .is_some_and(|new| channels_narrowed(old, &new))
+        })
+        .map(|u| u.name.clone())
+        .collect();
     let me = ctx.client.id;
     for c in ctx.srv.clients.all() {
         let name = c.user.lock().clone();
-        if users.get(name.as_bytes()).is_none() {
+        let gone = users.get(name.as_bytes()).is_none()
+            || (c.has_flag(cflags::PUBSUB) && narrowed.contains(&name));
+        if gone {
             if c.id == me {
                 ctx.client.close_after_reply = true;
             } else {
                 c.request_kill();
+                ctx.srv.remove_monitor(c.id);
                 ctx.srv.clients.remove(c.id);
             }
         }
@@ -504,12 +548,26 @@ fn acl_load(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// At startup: loads the aclfile if one is configured (never together with `user`
+/// lines in the config file, as Valkey), and aligns the auth flag with the default user.
+pub fn boot(srv: &Server) -> Result<(), String> {
+    let path = srv.config.get("aclfile").unwrap_or_default();
+    if !path.is_empty() {
+        if model::has_config_users() {
+            return Err("Configuring Valkey with users defined in valkey.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your valkey.conf, but not both.".into());
+        }
+        load_file(srv, &path)?;
+    }
+    sync_default(srv);
+    Ok(())
+}
+
 /// Loads users from an ACL file, replacing every user (all or nothing).
 pub fn load_file(srv: &Server, path: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("Error loading ACLs, opening file '{path}': {e}"))?;
-    let users = model::parse_users(&text).map_err(|e| format!("/{path}:{e}"))?;
-    model::store().replace_all(users.into_iter().collect());
+    let users = model::parse_users(path, &text)?;
+    model::store().replace_all(users);
     sync_default(srv);
     Ok(())
 }

@@ -626,7 +626,11 @@ fn on_yes_no(a: &[u8]) -> Option<bool> {
 
 /// One CLIENT LIST line, in Valkey's field order. For the calling client `me` carries
 /// the running command and its arguments, which the shared state does not show yet.
-pub(crate) fn client_line(out: &mut String, c: &ClientInfo, me: Option<(&'static Command, &[&[u8]])>) {
+pub(crate) fn client_line(
+    out: &mut String,
+    c: &ClientInfo,
+    me: Option<(&'static Command, &[&[u8]])>,
+) {
     let f = c.flags.load(Relaxed);
     let mut flags = String::new();
     for (bit, ch) in [

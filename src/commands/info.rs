@@ -848,10 +848,11 @@ fn stats(srv: &Server, o: &mut Out) {
     o.kv("eventloop_duration_cmd_sum", 0);
     o.kv("instantaneous_eventloop_cycles_per_sec", 0);
     o.kv("instantaneous_eventloop_duration_usec", 0);
-    o.kv("acl_access_denied_auth", 0);
-    o.kv("acl_access_denied_cmd", 0);
-    o.kv("acl_access_denied_key", 0);
-    o.kv("acl_access_denied_channel", 0);
+    let denied = &crate::acl::store().log.denied;
+    o.kv("acl_access_denied_auth", denied[0].load(Relaxed));
+    o.kv("acl_access_denied_cmd", denied[1].load(Relaxed));
+    o.kv("acl_access_denied_key", denied[2].load(Relaxed));
+    o.kv("acl_access_denied_channel", denied[3].load(Relaxed));
 }
 
 fn replication(srv: &Server, o: &mut Out) {

@@ -368,15 +368,15 @@ impl Config {
             "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
             "timeout" => h.timeout.store(int(name), Relaxed),
             "requirepass" => {
-                let p = self.get(name).unwrap_or_default();
-                h.has_password.store(!p.is_empty(), Relaxed);
-                // the default ACL user mirrors requirepass, as in Valkey
-                crate::acl::set_requirepass(&p);
+                // the default ACL user mirrors requirepass, as in Valkey; new
+                // connections must authenticate unless it is on and nopass
+                crate::acl::set_requirepass(&self.get(name).unwrap_or_default());
+                h.has_password
+                    .store(!crate::acl::store().default_open(), Relaxed);
             }
             "acl-pubsub-default" => {
                 crate::acl::set_pubsub_default(&self.get(name).unwrap_or_default())
             }
-            "acllog-max-len" => crate::acl::store().log.trim(int(name).max(0) as usize),
             "protected-mode" => h.protected_mode.store(self.get_bool(name), Relaxed),
             // read on every command and lookup: mirrored beside the eviction code
             "maxmemory"
@@ -435,6 +435,10 @@ impl Config {
         };
         if args.len() < 2 {
             return Err("wrong number of arguments".into());
+        }
+        // `user <name> <rules...>` defines an ACL user
+        if name.eq_ignore_ascii_case("user") {
+            return crate::acl::config_user(&args[1..]);
         }
         if self.directive(name).is_none() {
             return Err("Bad directive or wrong number of arguments".into());

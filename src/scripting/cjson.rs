@@ -209,10 +209,21 @@ impl Parser<'_> {
         }
     }
 
+    /// lua-cjson's "Expected X but found <token> at character N".
     fn fail(&self, what: &str) -> mlua::Error {
         let found = match self.s.get(self.pos) {
-            None => "the end".to_string(),
-            Some(_) => "invalid token".to_string(),
+            None => "T_END",
+            Some(b'{') => "T_OBJ_BEGIN",
+            Some(b'}') => "T_OBJ_END",
+            Some(b'[') => "T_ARR_BEGIN",
+            Some(b']') => "T_ARR_END",
+            Some(b'"') => "T_STRING",
+            Some(b'-' | b'0'..=b'9') => "T_NUMBER",
+            Some(b't' | b'f') => "T_BOOLEAN",
+            Some(b'n') => "T_NULL",
+            Some(b':') => "T_COLON",
+            Some(b',') => "T_COMMA",
+            Some(_) => "invalid token",
         };
         err(format!(
             "Expected {what} but found {found} at character {}",

@@ -28,7 +28,9 @@ pub mod vm;
 pub use vm::{FunctionInfo, LoadError, Vm};
 
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::LazyLock;
 
 /// Script flags (shebang `flags=` and function flags).
 pub mod sflags {
@@ -261,8 +263,8 @@ pub fn enter_gate<'a>(
                 srv.gate.write().unwrap_or_else(|e| e.into_inner()),
             ));
         }
-        // Readers never block: a script that takes the gate only then marks itself
-        // running, and a reader blocked meanwhile could not turn into a BUSY reply.
+        // Never blocks for good: a script that takes the gate only then marks itself
+        // running, and a command blocked meanwhile could not turn into a BUSY reply.
         tries += 1;
         std::thread::sleep(std::time::Duration::from_micros(if tries < 50 {
             20
@@ -272,13 +274,76 @@ pub fn enter_gate<'a>(
     }
 }
 
-/// True for a script command a connection should run off its worker thread (see
-/// `server::connection`): EVAL*, FCALL* sent outside MULTI.
-pub fn runs_off_thread(client: &crate::server::Client, args: &[&[u8]]) -> bool {
+/// For a script command sent outside MULTI (EVAL*, EVALSHA*, FCALL*), a key naming
+/// the script it runs (command + body, SHA or function name); None otherwise.
+pub fn script_key(client: &crate::server::Client, args: &[&[u8]]) -> Option<u64> {
     use crate::commands::{flags, table};
-    client.multi.is_none()
-        && args
-            .first()
-            .and_then(|n| table::lookup(n))
-            .is_some_and(|c| c.has(flags::EXCLUSIVE) && c.group == "scripting")
+    use std::hash::{BuildHasher, Hasher};
+    if client.multi.is_some() {
+        return None;
+    }
+    let cmd = args.first().and_then(|n| table::lookup(n))?;
+    if !(cmd.has(flags::EXCLUSIVE) && cmd.group == "scripting") {
+        return None;
+    }
+    let mut h = HISTORY_HASHER.build_hasher();
+    h.write(cmd.name.as_bytes());
+    let id = args.get(1).copied().unwrap_or_default();
+    if cmd.name.starts_with("evalsha") {
+        h.write(&id.to_ascii_lowercase());
+    } else {
+        h.write(id);
+    }
+    Some(h.finish())
+}
+
+/// Run times seen per script (see [`script_key`]): (runs, last run in µs).
+static HISTORY: LazyLock<Mutex<HashMap<u64, (u32, u32)>>> = LazyLock::new(Default::default);
+static HISTORY_HASHER: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
+
+/// Scripts that always finished within this run on the connection's own thread.
+const INLINE_MAX_MICROS: u32 = 2_000;
+/// ... once they have run this many times.
+const INLINE_AFTER_RUNS: u32 = 3;
+
+/// Whether a script should run on a blocking thread rather than the connection's
+/// worker thread. Handing a script over costs two thread switches, several times the
+/// run of a typical short script; but a script that runs long on the worker thread
+/// holds up every connection of that thread, which then cannot even read a SCRIPT
+/// KILL. So a script runs off-thread until it has shown, a few runs in a row, that it
+/// finishes within a couple of milliseconds; a slower run sends its next run back
+/// off-thread.
+pub fn runs_off_thread(key: u64) -> bool {
+    HISTORY
+        .lock()
+        .get(&key)
+        .is_none_or(|&(runs, last)| runs < INLINE_AFTER_RUNS || last > INLINE_MAX_MICROS)
+}
+
+thread_local! {
+    /// How long the last script run on this thread took in the interpreter, waits for
+    /// the gate or a thread left out.
+    static LAST_RUN: std::cell::Cell<Option<std::time::Duration>> = const { std::cell::Cell::new(None) };
+}
+
+pub(crate) fn set_last_run(d: std::time::Duration) {
+    LAST_RUN.with(|l| l.set(Some(d)));
+}
+
+/// Takes the run time of the last script run on this thread, if any ran.
+pub fn take_last_run() -> Option<std::time::Duration> {
+    LAST_RUN.with(|l| l.take())
+}
+
+/// Records how long a script ran (see [`runs_off_thread`]).
+pub fn note_run(key: u64, took: std::time::Duration) {
+    let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+    let mut h = HISTORY.lock();
+    // the history is a heuristic: bound it rather than track every script forever
+    if h.len() >= 10_000 && !h.contains_key(&key) {
+        h.clear();
+    }
+    let e = h.entry(key).or_insert((0, 0));
+    e.0 = e.0.saturating_add(1);
+    e.1 = micros;
 }

@@ -462,16 +462,19 @@ fn lua_acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)
         }
     }
     let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
-    if lookup_for_script(&argv).is_none() {
+    let Some(cmd) = lookup_for_script(&argv) else {
         return Ok((
             Value::Nil,
             Value::String(
                 lua.create_string("ERR Invalid command passed to server.acl_check_cmd()")?,
             ),
         ));
-    }
-    // every user may run every command until ACLs exist
-    Ok((Value::Boolean(true), Value::Nil))
+    };
+    let user = with_ctx(|ctx| ctx.client.info.user.lock().clone()).unwrap_or_default();
+    let allowed = crate::acl::store()
+        .get(user.as_bytes())
+        .is_some_and(|u| u.unrestricted() || u.check(cmd, &argv).is_ok());
+    Ok((Value::Boolean(allowed), Value::Nil))
 }
 
 fn lua_random(_: &Lua, args: MultiValue) -> mlua::Result<f64> {
@@ -886,8 +889,12 @@ impl Vm {
         let info = Arc::new(ClientInfo::new(0, "lua".into(), String::new(), -1));
         // the script runs as its caller's ACL user
         *info.user.lock() = ctx.client.info.user.lock().clone();
+        // the script's commands run as the caller's ACL user
+        *info.user.lock() = ctx.client.info.user.lock().clone();
         let mut client = Client::new(info, true);
         client.origin = Origin::Script;
+        // ACL LOG entries of the script's denials describe the calling client
+        client.acl.caller = Some((ctx.client.info.clone(), ctx.cmd));
         client.db = ctx.client.db;
         client.resp = 2;
         let mut rctx = RunCtx {
@@ -911,7 +918,9 @@ impl Vm {
                 .lua
                 .set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook);
         }
+        let started = std::time::Instant::now();
         let res = call(&self.lua);
+        super::set_last_run(started.elapsed());
         if hooked {
             self.lua.remove_hook();
         }

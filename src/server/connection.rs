@@ -124,10 +124,19 @@ async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> st
                             return Ok(());
                         }
                     }
-                    if crate::scripting::runs_off_thread(client, &args) {
-                        execute_script(srv, client, &mut reply, &args).await;
-                    } else {
-                        execute(srv, client, &mut reply, &args);
+                    match crate::scripting::script_key(client, &args) {
+                        Some(key) => {
+                            let took = if crate::scripting::runs_off_thread(key) {
+                                execute_script(srv, client, &mut reply, &args).await
+                            } else {
+                                execute(srv, client, &mut reply, &args);
+                                crate::scripting::take_last_run()
+                            };
+                            if let Some(t) = took {
+                                crate::scripting::note_run(key, t);
+                            }
+                        }
+                        None => execute(srv, client, &mut reply, &args),
                     }
                     drop(args);
                     off += consumed;
@@ -337,7 +346,12 @@ async fn flush(
 /// Runs a script (EVAL*, FCALL*) on a blocking thread: a script may run for long,
 /// and this worker must keep serving its other connections meanwhile (they get BUSY
 /// once it runs past busy-reply-threshold, and may SCRIPT KILL it).
-async fn execute_script(srv: &Arc<Server>, client: &mut Client, reply: &mut Reply, args: &[&[u8]]) {
+async fn execute_script(
+    srv: &Arc<Server>,
+    client: &mut Client,
+    reply: &mut Reply,
+    args: &[&[u8]],
+) -> Option<std::time::Duration> {
     let srv2 = srv.clone();
     let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
     let stand_in = Client::new(client.info.clone(), client.authenticated);
@@ -346,15 +360,16 @@ async fn execute_script(srv: &Arc<Server>, client: &mut Client, reply: &mut Repl
     let job = tokio::task::spawn_blocking(move || {
         let a: Args = owned.iter().map(|a| a.as_slice()).collect();
         execute(&srv2, &mut c, &mut r, &a);
-        (c, r)
+        (c, r, crate::scripting::take_last_run())
     });
     match job.await {
-        Ok((c, r)) => {
+        Ok((c, r, took)) => {
             *client = c;
             *reply = r;
+            took
         }
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => {}
+        Err(_) => None,
     }
 }
 

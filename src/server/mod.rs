@@ -96,8 +96,13 @@ fn redacted_positions(args: &[&[u8]]) -> impl Fn(usize) -> bool {
             let p = String::from_utf8_lossy(args[i]).to_ascii_lowercase();
             if matches!(
                 p.as_str(),
-                "requirepass" | "primaryauth" | "masterauth" | "primaryuser" | "masteruser"
-                    | "tls-key-file-pass" | "tls-client-key-file-pass"
+                "requirepass"
+                    | "primaryauth"
+                    | "masterauth"
+                    | "primaryuser"
+                    | "masteruser"
+                    | "tls-key-file-pass"
+                    | "tls-client-key-file-pass"
             ) {
                 secret[i + 1] = true;
             }
@@ -119,7 +124,11 @@ fn redacted_positions(args: &[&[u8]]) -> impl Fn(usize) -> bool {
             } else {
                 0
             };
-            secret.iter_mut().skip(i + 1).take(n).for_each(|s| *s = true);
+            secret
+                .iter_mut()
+                .skip(i + 1)
+                .take(n)
+                .for_each(|s| *s = true);
         }
     }
     move |i| secret.get(i).copied().unwrap_or(false)
@@ -295,13 +304,20 @@ impl Server {
         }
         let over = |threshold: i64, v: u64| threshold >= 0 && v >= threshold as u64;
         if over(h.slowlog_log_slower_than.load(Relaxed), micros) {
-            self.commandlog_add(LOG_SLOW, client, args, micros, h.slowlog_max_len.load(Relaxed));
+            self.commandlog_add(
+                LOG_SLOW,
+                client,
+                args,
+                micros,
+                h.slowlog_max_len.load(Relaxed),
+            );
         }
         let req_threshold = h.commandlog_request_larger_than.load(Relaxed);
         if req_threshold >= 0 {
             // the request as it travelled in RESP: *N, then $len + arg per argument
             let digits = |n: usize| n.checked_ilog10().unwrap_or(0) as u64 + 1;
-            let size = 3 + digits(args.len())
+            let size = 3
+                + digits(args.len())
                 + args
                     .iter()
                     .map(|a| 5 + digits(a.len()) + a.len() as u64)
@@ -311,7 +327,10 @@ impl Server {
                 self.commandlog_add(LOG_LARGE_REQUEST, client, args, size, max);
             }
         }
-        if over(h.commandlog_reply_larger_than.load(Relaxed), reply_bytes as u64) {
+        if over(
+            h.commandlog_reply_larger_than.load(Relaxed),
+            reply_bytes as u64,
+        ) {
             let max = h.commandlog_large_reply_max_len.load(Relaxed);
             self.commandlog_add(LOG_LARGE_REPLY, client, args, reply_bytes as u64, max);
         }
