@@ -20,6 +20,35 @@ fn free_port() -> u16 {
         .expect("no free port")
 }
 
+/// True if the server on `sock` reports `pid` as its process id.
+fn serves_pid(sock: &mut TcpStream, pid: u32) -> bool {
+    sock.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    if sock
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let want = format!("process_id:{pid}\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < 64 * 1024 {
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&got);
+        // a server that wants a password first cannot be asked; take it as ours
+        if text.contains(&want) || text.starts_with("-NOAUTH") {
+            return true;
+        }
+        if text.contains("process_id:") && text.contains("\r\nexecutable:") {
+            return false;
+        }
+    }
+    false
+}
+
 impl TestServer {
     /// Starts a server with extra `--directive value` arguments.
     pub fn start(extra: &[&str]) -> TestServer {
@@ -45,8 +74,12 @@ impl TestServer {
             let mut child = cmd.spawn().expect("spawn ferrokey");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TestServer { port, child, dir };
+                // another test's server may hold the port (both picked it before
+                // either bound): only a server reporting our child's pid counts
+                if let Ok(mut sock) = TcpStream::connect(("127.0.0.1", port)) {
+                    if serves_pid(&mut sock, child.id()) {
+                        return TestServer { port, child, dir };
+                    }
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // lost the port race or bad arguments: try again
