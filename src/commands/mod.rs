@@ -205,6 +205,20 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
             return;
         }
     }
+    // a script busy past its time limit: refused now, so a transaction being queued
+    // is doomed rather than run once the script is gone
+    if !client.nested() {
+        if let Some(e) = crate::scripting::busy_now(srv, cmd) {
+            if cmd.name == "exec" {
+                let msg = format!("EXECABORT Transaction discarded because of: {e}");
+                reject(srv, client, cmd, out, &msg);
+                transactions::reset(srv, client);
+            } else {
+                reject(srv, client, cmd, out, e);
+            }
+            return;
+        }
+    }
     if client.multi.is_some() && !transactions::runs_in_multi(cmd) {
         transactions::queue(client, out, args);
         return;

@@ -201,6 +201,21 @@ pub fn busy_error(eval: bool) -> &'static str {
     }
 }
 
+/// The BUSY error `cmd` gets now, if a script has been running past
+/// busy-reply-threshold and the command may not run meanwhile.
+pub fn busy_now(
+    srv: &crate::server::Server,
+    cmd: &'static crate::commands::Command,
+) -> Option<&'static str> {
+    let run = &srv.scripting.run;
+    if !run.is_running() || cmd.has(crate::commands::flags::ALLOW_BUSY) {
+        return None;
+    }
+    let threshold = srv.config.get_i64("busy-reply-threshold");
+    (threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold)
+        .then(|| busy_error(run.is_eval()))
+}
+
 /// SHA1 of a script body as 40 lower-case hex digits.
 pub fn sha1_hex(body: &[u8]) -> String {
     use sha1::{Digest, Sha1};
@@ -286,6 +301,11 @@ pub fn script_key(client: &crate::server::Client, args: &[&[u8]]) -> Option<u64>
     if !(cmd.has(flags::EXCLUSIVE) && cmd.group == "scripting") {
         return None;
     }
+    // a function name says nothing of the code behind it (FUNCTION LOAD REPLACE
+    // swaps it): functions always run off-thread
+    if cmd.name.starts_with("fcall") {
+        return Some(ALWAYS_OFF_THREAD);
+    }
     let mut h = HISTORY_HASHER.build_hasher();
     h.write(cmd.name.as_bytes());
     let id = args.get(1).copied().unwrap_or_default();
@@ -294,8 +314,11 @@ pub fn script_key(client: &crate::server::Client, args: &[&[u8]]) -> Option<u64>
     } else {
         h.write(id);
     }
-    Some(h.finish())
+    Some(h.finish().max(1))
 }
+
+/// The [`script_key`] of scripts that never run on the connection's thread.
+const ALWAYS_OFF_THREAD: u64 = 0;
 
 /// Run times seen per script (see [`script_key`]): (runs, last run in µs).
 static HISTORY: LazyLock<Mutex<HashMap<u64, (u32, u32)>>> = LazyLock::new(Default::default);
@@ -314,10 +337,11 @@ const INLINE_AFTER_RUNS: u32 = 3;
 /// finishes within a couple of milliseconds; a slower run sends its next run back
 /// off-thread.
 pub fn runs_off_thread(key: u64) -> bool {
-    HISTORY
-        .lock()
-        .get(&key)
-        .is_none_or(|&(runs, last)| runs < INLINE_AFTER_RUNS || last > INLINE_MAX_MICROS)
+    key == ALWAYS_OFF_THREAD
+        || HISTORY
+            .lock()
+            .get(&key)
+            .is_none_or(|&(runs, last)| runs < INLINE_AFTER_RUNS || last > INLINE_MAX_MICROS)
 }
 
 thread_local! {
@@ -337,6 +361,9 @@ pub fn take_last_run() -> Option<std::time::Duration> {
 
 /// Records how long a script ran (see [`runs_off_thread`]).
 pub fn note_run(key: u64, took: std::time::Duration) {
+    if key == ALWAYS_OFF_THREAD {
+        return;
+    }
     let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
     let mut h = HISTORY.lock();
     // the history is a heuristic: bound it rather than track every script forever
