@@ -23,7 +23,8 @@
 #
 # Environment (all optional):
 #   COMPAT_UNIT_TIMEOUT      per-unit wall clock limit, s (default 300)
-#   COMPAT_PROGRESS_TIMEOUT  abort a unit after N s without test progress (20)
+#   COMPAT_PROGRESS_TIMEOUT  abort a unit after N s without test progress (45: the
+#                            longest stress tests run over 20 s on a loaded 2-core box)
 #   COMPAT_HANG_RETRIES      re-runs of a unit that hung in a test (2)
 #   COMPAT_BUDGET            wall clock for all units, s (default 1500); units
 #                            left when it runs out are reported as not run
@@ -63,7 +64,7 @@ done
 [ -f "$RATCHET" ] || die "no ratchet file at $RATCHET"
 
 export COMPAT_UNIT_TIMEOUT=${COMPAT_UNIT_TIMEOUT:-300}
-export COMPAT_PROGRESS_TIMEOUT=${COMPAT_PROGRESS_TIMEOUT:-20}
+export COMPAT_PROGRESS_TIMEOUT=${COMPAT_PROGRESS_TIMEOUT:-45}
 export COMPAT_HANG_RETRIES=${COMPAT_HANG_RETRIES:-2}
 BUDGET=${COMPAT_BUDGET:-1500}
 
