@@ -294,7 +294,12 @@ pub fn enter_gate<'a>(
 pub fn script_key(client: &crate::server::Client, args: &[&[u8]]) -> Option<u64> {
     use crate::commands::{flags, table};
     use std::hash::{BuildHasher, Hasher};
-    if client.multi.is_some() {
+    // every request passes here: only EVAL* and FCALL* are worth a table lookup
+    let first = args
+        .first()
+        .and_then(|n| n.first())
+        .map(u8::to_ascii_lowercase);
+    if client.multi.is_some() || !matches!(first, Some(b'e' | b'f')) {
         return None;
     }
     let cmd = args.first().and_then(|n| table::lookup(n))?;
