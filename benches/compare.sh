@@ -16,6 +16,8 @@
 #
 # Environment: ROUNDS (3), CLIENTS (50), N_P1 (200000), N_P16 (2000000),
 # KEYSPACE for -r (100000), SERVER_CPU (0), CLIENT_CPU (1), TESTS ("set get incr mset").
+# APPENDFSYNC (unset: no AOF) runs both servers with `--appendonly yes --appendfsync
+# $APPENDFSYNC` (always, everysec or no); SKIP_MEMORY=1 skips the RSS comparison.
 # TESTS takes any valkey-benchmark -t name (lpush rpop sadd spop hset zadd zpopmin
 # lrange_100 ...) plus two of its own: `evalsha` (the demo's rate-limit script, run with
 # EVALSHA on random keys) and `multi` (MULTI + 5 SET + EXEC, driven by
@@ -56,6 +58,10 @@ FERROKEY=$TARGET_DIR/release/ferrokey
 [ -x "$FERROKEY" ] || die "no binary at $FERROKEY"
 
 WORK=$(mktemp -d /tmp/ferrokey-compare.XXXXXX)
+AOF_ARGS=(--appendonly no)
+if [ -n "${APPENDFSYNC:-}" ]; then
+    AOF_ARGS=(--appendonly yes --appendfsync "$APPENDFSYNC" --aof-use-rdb-preamble no)
+fi
 declare -A PID PORT
 cleanup() {
     for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
@@ -80,9 +86,9 @@ start() {
     mkdir -p "$WORK/$name"
     case $name in
         ferrokey) taskset -c "$SERVER_CPU" "$FERROKEY" --port "$port" --bind 127.0.0.1 \
-                      --save "" --appendonly no --dir "$WORK/$name" > "$WORK/$name.log" 2>&1 & ;;
+                      --save "" "${AOF_ARGS[@]}" --dir "$WORK/$name" > "$WORK/$name.log" 2>&1 & ;;
         valkey) taskset -c "$SERVER_CPU" valkey-server --port "$port" --bind 127.0.0.1 \
-                    --save "" --appendonly no --dir "$WORK/$name" > "$WORK/$name.log" 2>&1 & ;;
+                    --save "" "${AOF_ARGS[@]}" --dir "$WORK/$name" > "$WORK/$name.log" 2>&1 & ;;
     esac
     PID[$name]=$!
     PORT[$name]=$port
@@ -159,6 +165,7 @@ stop ferrokey
 stop valkey
 
 # ------------------------------------------------------------ memory
+if [ -z "${SKIP_MEMORY:-}" ]; then
 # key:0000000 .. key:0999999, each with a 16-byte value, as one RESP stream
 awk 'BEGIN { for (i = 0; i < 1000000; i++) { k = sprintf("key:%07d", i);
       printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%016d\r\n", length(k), k, i } }' > "$WORK/load.resp"
@@ -174,6 +181,8 @@ for s in "${SERVERS[@]}"; do
     stop "$s"
 done
 
+fi
+
 # ------------------------------------------------------------ report
 echo
 echo "Medians of $ROUNDS interleaved rounds; CPU = server utime+stime per request."
@@ -187,6 +196,7 @@ for P in 1 16; do
     done
 done
 echo "(ratio = ferrokey rps / valkey rps; cpu_ratio = valkey CPU per request / ferrokey's: above 1 means ferrokey spends less)"
+[ -n "${SKIP_MEMORY:-}" ] && exit 0
 echo
 printf '%-9s %9s %11s %11s %10s\n' server keys rss_empty rss_loaded bytes/key
 for s in "${SERVERS[@]}"; do
