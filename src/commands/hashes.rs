@@ -522,31 +522,12 @@ fn hscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count = 10i64;
-    let mut pattern: Option<&[u8]> = None;
-    let mut novalues = false;
-    let mut i = 3;
-    while i < args.len() {
-        let more = i + 1 < args.len();
-        if is(args[i], "count") && more {
-            count = int_arg(args[i + 1])?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-            i += 2;
-        } else if is(args[i], "match") && more {
-            // "*" matches everything: the same as no pattern
-            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
-            i += 2;
-        } else if is(args[i], "novalues") {
-            novalues = true;
-            i += 1;
-        } else if is(args[i], "noscores") {
-            return Err(CmdError::err("NOSCORES option can only be used in ZSCAN"));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+    let super::keys::ScanOpts {
+        count,
+        pattern,
+        novalues,
+        ..
+    } = super::keys::scan_opts(&args[3..], super::keys::ScanOf::Hash)?;
     let mut found: Vec<&[u8]> = Vec::new();
     let keep = |f: &[u8]| pattern.is_none_or(|p| glob_match(p, f, false));
     // the compact encoding is small by construction: all of it in one reply
@@ -561,7 +542,7 @@ fn hscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         }
         0
     } else {
-        let mut sampled = 0i64;
+        let mut sampled = 0usize;
         let mut max_iterations = count.saturating_mul(10);
         let mut c = cursor;
         loop {

@@ -443,12 +443,40 @@ fn parse_digits(d: &[u8]) -> Option<u64> {
     })
 }
 
-fn scan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let cursor = parse_cursor(args[1]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&str> = None;
-    let mut i = 2;
+/// Which SCAN-family command parses its options: each takes COUNT and MATCH, and
+/// one option of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScanOf {
+    /// SCAN: TYPE
+    Keys,
+    /// SSCAN
+    Set,
+    /// HSCAN: NOVALUES
+    Hash,
+    /// ZSCAN: NOSCORES
+    ZSet,
+}
+
+/// The options of a SCAN-family command.
+pub(crate) struct ScanOpts<'a> {
+    pub count: usize,
+    /// None also for "*", which matches everything.
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'static str>,
+    pub novalues: bool,
+    pub noscores: bool,
+}
+
+/// Parses `args` (the options after the cursor) with Valkey's errors.
+pub(crate) fn scan_opts<'a>(args: &[&'a [u8]], of: ScanOf) -> Result<ScanOpts<'a>, CmdError> {
+    let mut o = ScanOpts {
+        count: 10,
+        pattern: None,
+        type_name: None,
+        novalues: false,
+        noscores: false,
+    };
+    let mut i = 0;
     while i < args.len() {
         let more = i + 1 < args.len();
         if is(args[i], "count") && more {
@@ -456,15 +484,14 @@ fn scan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
+            o.count = usize::try_from(n).unwrap_or(usize::MAX);
             i += 2;
         } else if is(args[i], "match") && more {
-            // "*" matches everything: the same as no pattern
-            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
+            o.pattern = Some(args[i + 1]).filter(|p| *p != b"*");
             i += 2;
-        } else if is(args[i], "type") && more {
+        } else if is(args[i], "type") && more && of == ScanOf::Keys {
             let t = args[i + 1];
-            type_name = Some(
+            o.type_name = Some(
                 TYPE_NAMES
                     .iter()
                     .copied()
@@ -472,14 +499,33 @@ fn scan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                     .ok_or_else(|| CmdError::err(format!("unknown type name '{}'", lossy(t))))?,
             );
             i += 2;
-        } else if is(args[i], "novalues") {
-            return Err(CmdError::err("NOVALUES option can only be used in HSCAN"));
+        } else if is(args[i], "novalues") && of != ScanOf::ZSet {
+            if of != ScanOf::Hash {
+                return Err(CmdError::err("NOVALUES option can only be used in HSCAN"));
+            }
+            o.novalues = true;
+            i += 1;
         } else if is(args[i], "noscores") {
-            return Err(CmdError::err("NOSCORES option can only be used in ZSCAN"));
+            if of != ScanOf::ZSet {
+                return Err(CmdError::err("NOSCORES option can only be used in ZSCAN"));
+            }
+            o.noscores = true;
+            i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
     }
+    Ok(o)
+}
+
+fn scan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let cursor = parse_cursor(args[1]).ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let ScanOpts {
+        count,
+        pattern,
+        type_name,
+        ..
+    } = scan_opts(&args[2..], ScanOf::Keys)?;
     let mut found: Vec<Vec<u8>> = Vec::new();
     let mut sampled = 0usize;
     // Valkey bounds one call by about ten bucket visits per COUNT. Hopping over the

@@ -5,7 +5,7 @@
 //! anything else touches the keyspace.
 
 use super::flags::*;
-use super::keys::parse_cursor;
+use super::keys::{parse_cursor, scan_opts, ScanOf, ScanOpts};
 use super::{acl, glob_match, int_arg, is, CmdError, CmdResult, Command, Ctx};
 use crate::protocol::Reply;
 use crate::pubsub::class;
@@ -807,29 +807,7 @@ fn sscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = i + 1 < args.len();
-        if is(args[i], "count") && more {
-            let n = int_arg(args[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-            i += 2;
-        } else if is(args[i], "match") && more {
-            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
-            i += 2;
-        } else if is(args[i], "novalues") {
-            return Err(CmdError::err("NOVALUES option can only be used in HSCAN"));
-        } else if is(args[i], "noscores") {
-            return Err(CmdError::err("NOSCORES option can only be used in ZSCAN"));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+    let ScanOpts { count, pattern, .. } = scan_opts(&args[3..], ScanOf::Set)?;
     let mut found: Vec<Vec<u8>> = Vec::new();
     let next = set.scan(cursor, count, |e| {
         e.with_bytes(|b| {

@@ -1620,26 +1620,9 @@ fn zscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut pattern: Option<&[u8]> = None;
-    let mut noscores = false;
-    let mut j = 3;
-    while j < args.len() {
-        let left = args.len() - j - 1;
-        if is(args[j], "count") && left >= 1 {
-            if int_arg(args[j + 1])? < 1 {
-                return Err(CmdError::Syntax);
-            }
-            j += 2;
-        } else if is(args[j], "match") && left >= 1 {
-            pattern = Some(args[j + 1]);
-            j += 2;
-        } else if is(args[j], "noscores") {
-            noscores = true;
-            j += 1;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+    let super::keys::ScanOpts {
+        pattern, noscores, ..
+    } = super::keys::scan_opts(&args[3..], super::keys::ScanOf::ZSet)?;
     // Everything comes back in one call with cursor 0: no member present for the whole
     // scan can be missed, whatever changes between calls.
     let _ = cursor;

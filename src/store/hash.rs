@@ -11,6 +11,7 @@
 //! one allocation plus 28 bytes of slot and bucket. A hash never goes back to the
 //! compact form, as in Valkey.
 
+use super::varint;
 use rand::Rng;
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
@@ -64,40 +65,9 @@ pub struct Limits {
 // One allocation per hash and one byte of overhead per short pair, where a box per
 // string costs two allocations and 32 bytes of pointers per pair.
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn varint_len(mut n: usize) -> usize {
-    let mut k = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        k += 1;
-    }
-    k
-}
-
-/// Reads a varint at `at`: (value, offset just past it).
-fn varint_at(buf: &[u8], at: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut k = 0;
-    loop {
-        let b = buf[at + k];
-        n |= ((b & 0x7f) as usize) << (7 * k);
-        k += 1;
-        if b & 0x80 == 0 {
-            return (n, at + k);
-        }
-    }
-}
-
 /// The varint-prefixed string starting at `at`: (bytes, offset just past it).
 fn string_at(buf: &[u8], at: usize) -> (&[u8], usize) {
-    let (n, s) = varint_at(buf, at);
+    let (n, s) = varint::read(buf, at);
     (&buf[s..s + n], s + n)
 }
 
@@ -107,7 +77,7 @@ fn nibble_extra(n: usize) -> usize {
     if n < NIBBLE_ESCAPE {
         0
     } else {
-        varint_len(n)
+        varint::len(n)
     }
 }
 
@@ -119,10 +89,10 @@ fn encode_pair(out: &mut Vec<u8>, field: &[u8], value: &[u8]) {
     let (f, v) = (field.len(), value.len());
     out.push((f.min(NIBBLE_ESCAPE) << 4 | v.min(NIBBLE_ESCAPE)) as u8);
     if f >= NIBBLE_ESCAPE {
-        put_varint(out, f);
+        varint::put(out, f);
     }
     if v >= NIBBLE_ESCAPE {
-        put_varint(out, v);
+        varint::put(out, v);
     }
     out.extend_from_slice(field);
     out.extend_from_slice(value);
@@ -134,11 +104,11 @@ fn pair_at(buf: &[u8], at: usize) -> (&[u8], &[u8], usize) {
     let mut pos = at + 1;
     let mut f = h >> 4;
     if f == NIBBLE_ESCAPE {
-        (f, pos) = varint_at(buf, pos);
+        (f, pos) = varint::read(buf, pos);
     }
     let mut v = h & 15;
     if v == NIBBLE_ESCAPE {
-        (v, pos) = varint_at(buf, pos);
+        (v, pos) = varint::read(buf, pos);
     }
     let vs = pos + f;
     (&buf[pos..vs], &buf[vs..vs + v], vs + v)
@@ -435,8 +405,8 @@ fn split_pair(data: &[u8]) -> (&[u8], &[u8]) {
 }
 
 fn pair_data(field: &[u8], value: &[u8]) -> Box<[u8]> {
-    let mut v = Vec::with_capacity(varint_len(field.len()) + field.len() + value.len());
-    put_varint(&mut v, field.len());
+    let mut v = Vec::with_capacity(varint::len(field.len()) + field.len() + value.len());
+    varint::put(&mut v, field.len());
     v.extend_from_slice(field);
     v.extend_from_slice(value);
     v.into_boxed_slice()

@@ -15,6 +15,7 @@ pub mod list;
 pub mod set;
 pub mod table;
 pub mod value;
+pub mod varint;
 pub mod zset;
 
 use parking_lot::{Mutex, MutexGuard};

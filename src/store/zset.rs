@@ -23,6 +23,7 @@
 //! set that shrinks gives its memory back.
 //! Ids are `u32`, which bounds a set to 2^32 - 1 members (160 GB of nodes alone).
 
+use super::varint;
 use hashbrown::HashTable;
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
@@ -92,37 +93,6 @@ impl PartialEq for ZSet {
 // ---------------------------------------------------------------------------------
 // The compact encoding
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn varint_len(mut n: usize) -> usize {
-    let mut k = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        k += 1;
-    }
-    k
-}
-
-/// Reads a varint starting at `at`: (value, bytes used).
-fn get_varint(buf: &[u8], at: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut k = 0;
-    loop {
-        let b = buf[at + k];
-        n |= ((b & 0x7f) as usize) << (7 * k);
-        k += 1;
-        if b & 0x80 == 0 {
-            return (n, k);
-        }
-    }
-}
-
 /// Reads the reversed varint that ends just before `end`: (value, bytes used). It is
 /// the forward encoding written back to front, so reading leftwards decodes it.
 fn get_rev_varint(buf: &[u8], end: usize) -> (usize, usize) {
@@ -139,21 +109,21 @@ fn get_rev_varint(buf: &[u8], end: usize) -> (usize, usize) {
 }
 
 fn pack_entry(member: &[u8], score: f64) -> Vec<u8> {
-    let k = varint_len(member.len());
+    let k = varint::len(member.len());
     let mut e = Vec::with_capacity(2 * k + member.len() + 8);
-    put_varint(&mut e, member.len());
+    varint::put(&mut e, member.len());
     e.extend_from_slice(member);
     e.extend_from_slice(&score.to_le_bytes());
     let mark = e.len();
-    put_varint(&mut e, member.len());
+    varint::put(&mut e, member.len());
     e[mark..].reverse();
     e
 }
 
 /// The entry starting at `at`: (member, score, offset of the next entry).
 fn entry_at(buf: &[u8], at: usize) -> (&[u8], f64, usize) {
-    let (len, k) = get_varint(buf, at);
-    let m = at + k;
+    let (len, m) = varint::read(buf, at);
+    let k = m - at;
     let s = m + len;
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&buf[s..s + 8]);
@@ -1043,7 +1013,7 @@ impl ZSet {
         let mut p = Pack::default();
         let size: usize = v
             .iter()
-            .map(|(_, m)| 2 * varint_len(m.len()) + m.len() + 8)
+            .map(|(_, m)| 2 * varint::len(m.len()) + m.len() + 8)
             .sum();
         p.buf.reserve_exact(size);
         for (s, m) in v {
