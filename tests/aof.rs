@@ -63,8 +63,13 @@ impl Proc {
             .expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            // Valkey accepts connections while it loads its files and answers
+            // -LOADING meanwhile: ready means a PING answered PONG
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Proc { port, child, log });
+                let mut r = Raw::connect(port);
+                if r.cmd("PING") == R::Simple("PONG".into()) {
+                    return Some(Proc { port, child, log });
+                }
             }
             if let Ok(Some(_)) = child.try_wait() {
                 return None;

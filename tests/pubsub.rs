@@ -363,8 +363,15 @@ fn closed_after_draining(c: &mut Raw) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         match c.stream.read(&mut buf) {
-            Ok(0) | Err(_) => return true,
+            Ok(0) => return true,
             Ok(_) => {}
+            // a read timeout means the connection is still open
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
         }
     }
     false
@@ -388,6 +395,10 @@ fn stalled_subscriber_is_cut_off() {
     let payload = vec![b'x'; 64 * 1024];
     let mut sent = 0usize;
     let mut cut = false;
+    // The reader acknowledges every message before the next is published, so
+    // only the stalled subscriber's output can pile up, however slow the
+    // machine is.
+    let (ack, acked) = std::sync::mpsc::channel::<()>();
     let counter = std::thread::spawn(move || {
         let mut n = 0usize;
         loop {
@@ -397,6 +408,9 @@ fn stalled_subscriber_is_cut_off() {
                 return n;
             }
             n += 1;
+            if ack.send(()).is_err() {
+                return n;
+            }
         }
     });
     // the publisher is never held back by the stalled one
@@ -404,6 +418,10 @@ fn stalled_subscriber_is_cut_off() {
     while Instant::now() < deadline && sent < 4000 {
         let r = p.cmdv(&[b"PUBLISH", b"flood", &payload]);
         sent += 1;
+        assert!(
+            acked.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "the reading subscriber did not get message {sent}"
+        );
         if r == R::Int(1) {
             cut = true;
             break;
@@ -421,6 +439,31 @@ fn stalled_subscriber_is_cut_off() {
         .parse()
         .unwrap_or(0);
     assert!(n >= 1);
+}
+
+#[test]
+fn client_kill_reaches_a_subscriber_that_stopped_reading() {
+    let s = TestServer::start(&["--client-output-buffer-limit", "pubsub 0 0 0"]);
+    let mut stalled = s.raw();
+    let id = match stalled.cmd("CLIENT ID") {
+        R::Int(i) => i,
+        other => panic!("CLIENT ID: {other:?}"),
+    };
+    expect_array_reply(&mut stalled, "SUBSCRIBE flood", &["subscribe", "flood", "1"]);
+    let mut p = s.raw();
+    // 64 MB it never reads: more than any socket buffer, so the server's write
+    // to it is left pending
+    let payload = vec![b'x'; 1 << 20];
+    for _ in 0..64 {
+        assert_eq!(p.cmdv(&[b"PUBLISH", b"flood", &payload]), R::Int(1));
+    }
+    assert_eq!(p.cmd(&format!("CLIENT KILL ID {id}")), R::Int(1));
+    // its subscriptions go with it, without it reading a byte
+    assert!(
+        eventually(|| p.cmd("PUBSUB NUMSUB flood").items()[1] == R::Int(0)),
+        "a subscriber stuck in a write outlived CLIENT KILL"
+    );
+    assert!(closed_after_draining(&mut stalled));
 }
 
 #[test]

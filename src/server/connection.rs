@@ -85,7 +85,7 @@ async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> st
                 let mut out = Vec::new();
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() {
-                    sock.write_all(&out).await?;
+                    write_killable(sock, &info, &out).await?;
                     srv.stats.net_io(0, out.len() as u64);
                 }
                 continue;
@@ -275,7 +275,7 @@ async fn wait_blocked(
                 let mut out = Vec::new();
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() {
-                    if sock.write_all(&out).await.is_err() {
+                    if write_killable(sock, &info, &out).await.is_err() {
                         break End::Killed;
                     }
                     srv.stats.net_io(0, out.len() as u64);
@@ -325,6 +325,23 @@ async fn wait_blocked(
     }
 }
 
+/// Writes everything unless the client is killed first: a client that stopped
+/// reading (a subscriber over its output buffer limit, CLIENT KILL) must not keep
+/// its connection, subscriptions and buffers alive by leaving the write pending.
+async fn write_killable(
+    sock: &mut TcpStream,
+    info: &ClientInfo,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    tokio::select! {
+        r = sock.write_all(bytes) => r,
+        _ = info.kill.notified() => Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "client killed while its output was pending",
+        )),
+    }
+}
+
 async fn flush(
     srv: &Server,
     sock: &mut TcpStream,
@@ -335,7 +352,7 @@ async fn flush(
     crate::persistence::wait_durable().await;
     let n = reply.len();
     info.obuf.store(n, Relaxed);
-    sock.write_all(reply.as_bytes()).await?;
+    write_killable(sock, info, reply.as_bytes()).await?;
     reply.clear();
     info.obuf.store(0, Relaxed);
     info.tot_net_out.fetch_add(n, Relaxed);
