@@ -449,7 +449,11 @@ fn client_kill_reaches_a_subscriber_that_stopped_reading() {
         R::Int(i) => i,
         other => panic!("CLIENT ID: {other:?}"),
     };
-    expect_array_reply(&mut stalled, "SUBSCRIBE flood", &["subscribe", "flood", "1"]);
+    expect_array_reply(
+        &mut stalled,
+        "SUBSCRIBE flood",
+        &["subscribe", "flood", "1"],
+    );
     let mut p = s.raw();
     // 64 MB it never reads: more than any socket buffer, so the server's write
     // to it is left pending

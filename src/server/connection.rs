@@ -275,7 +275,7 @@ async fn wait_blocked(
                 let mut out = Vec::new();
                 info.outbox.drain_into(&mut out);
                 if !out.is_empty() {
-                    if write_killable(sock, &info, &out).await.is_err() {
+                    if write_killable(sock, info, &out).await.is_err() {
                         break End::Killed;
                     }
                     srv.stats.net_io(0, out.len() as u64);
