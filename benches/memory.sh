@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # memory.sh - memory footprint of ferrokey beside valkey-server, loaded identically.
 #
-# Usage: benches/memory.sh [strings] [hashes] [zset] [bighash]
+# Usage: benches/memory.sh [strings] [hashes] [zset] [bighash] [bigset]
 #        (default: the first three)
 #
 # Each data set is loaded into a fresh pair of servers (ferrokey, then valkey) as one
@@ -10,6 +10,8 @@
 #   hashes   100k `HSET h:NNNNNN f0 v0 .. f9 v9`, values of 8 bytes (compact encoding)
 #   zset     one sorted set of 1M members: `ZADD z <score> member:NNNNNNN`, 1000 per command
 #   bighash  one hash of 1M fields (table encoding): `HSET big field:NNNNNNN <8 bytes>`
+#   bigset   one set of 1M members (table encoding): `SADD bigs element:NNNNNNNNNNNN`,
+#            1000 per command (valkey-benchmark's member form)
 # and then reports VmRSS (/proc/<pid>/status) and INFO's used_memory for both, with the
 # ratio ferrokey / valkey (below 1 means ferrokey uses less), and the load time
 # (wall clock of the pipe, a rough figure on a shared machine).
@@ -109,7 +111,12 @@ gen() {
                 for (j = 0; j < per; j++) { i = c * per + j;
                     f = sprintf("field:%07d", i); v = sprintf("v%07d", i);
                     printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(f), f, length(v), v } } }' ;;
-        *) die "unknown data set $1 (strings, hashes, zset, bighash)" ;;
+        bigset) awk 'BEGIN { per = 1000;
+            for (c = 0; c < 1000000 / per; c++) {
+                printf "*%d\r\n$4\r\nSADD\r\n$4\r\nbigs\r\n", 2 + per;
+                for (j = 0; j < per; j++) { m = sprintf("element:%012d", c * per + j);
+                    printf "$%d\r\n%s\r\n", length(m), m } } }' ;;
+        *) die "unknown data set $1 (strings, hashes, zset, bighash, bigset)" ;;
     esac
 }
 

@@ -12,6 +12,7 @@ pub mod acl;
 pub mod alloc;
 pub mod commands;
 pub mod config;
+pub mod harness;
 pub mod persistence;
 pub mod protocol;
 pub mod pubsub;

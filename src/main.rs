@@ -175,11 +175,16 @@ fn main() {
             .next()
             .unwrap_or("0.0.0.0")
             .to_string();
-        let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
-            Ok(l) => l,
-            Err(e) => {
-                error!(%host, port, error = %e, "can't bind the listening socket");
-                return 1;
+        // port 0: no plain listener (TLS only, with tls-port)
+        let listener = if port == 0 {
+            None
+        } else {
+            match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    error!(%host, port, error = %e, "can't bind the listening socket");
+                    return 1;
+                }
             }
         };
         info!(

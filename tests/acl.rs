@@ -460,3 +460,364 @@ fn subscribers_lose_revoked_channels() {
     wait_closed(&mut sub);
     assert_eq!(admin.cmd("PUBLISH foo:1 hello"), R::Int(0));
 }
+
+/// ACL SETUSER with each rule as one argument (selectors contain spaces).
+fn setuser(c: &mut Raw, name: &str, rules: &[&str]) -> R {
+    let mut args: Vec<&[u8]> = vec![b"ACL", b"SETUSER", name.as_bytes()];
+    args.extend(rules.iter().map(|r| r.as_bytes()));
+    c.cmdv(&args)
+}
+
+#[test]
+fn selectors_each_allow_a_whole_command() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        setuser(&mut admin, "sel", &["on", ">pw", "-@all", "resetkeys"]),
+        R::ok()
+    );
+    let mut c = login(&s, "sel", "pw");
+    assert_err(
+        &c.cmd("SET write::foo bar"),
+        "NOPERM User sel has no permissions to run the 'set' command",
+    );
+    assert_eq!(
+        setuser(
+            &mut admin,
+            "sel",
+            &["(+@write ~write::*)", "(+@read ~read::*)"]
+        ),
+        R::ok()
+    );
+    assert_eq!(c.cmd("SET write::foo bar"), R::ok());
+    assert_eq!(c.cmd("GET read::foo"), R::Nil);
+    assert_err(
+        &c.cmd("PING"),
+        "NOPERM User sel has no permissions to run the 'ping' command",
+    );
+    assert_err(
+        &c.cmd("GET write::foo"),
+        "NOPERM No permissions to access a key",
+    );
+    assert_err(
+        &c.cmd("SET read::foo bar"),
+        "NOPERM No permissions to access a key",
+    );
+    // read and write patterns in different selectors do not add up
+    assert_eq!(
+        setuser(
+            &mut admin,
+            "rw",
+            &["on", ">pw", "(%R~read* +@all)", "(%W~write* +@all)"]
+        ),
+        R::ok()
+    );
+    let mut c = login(&s, "rw", "pw");
+    assert_eq!(admin.cmd("SET readstr v"), R::ok());
+    assert_eq!(c.cmd("GET readstr"), R::bulk("v"));
+    assert_eq!(c.cmd("LPUSH writelist 1"), R::Int(1));
+    assert_err(
+        &c.cmd("COPY readstr writestr"),
+        "NOPERM No permissions to access a key",
+    );
+    // in one selector they do
+    assert_eq!(
+        setuser(
+            &mut admin,
+            "rw",
+            &["clearselectors", "%R~read*", "%W~write*", "+@all"]
+        ),
+        R::ok()
+    );
+    assert_eq!(c.cmd("COPY readstr writestr"), R::Int(1));
+    assert_err(
+        &c.cmd("COPY writestr readstr"),
+        "NOPERM No permissions to access a key",
+    );
+}
+
+#[test]
+fn read_and_write_permissions_follow_what_the_command_does_with_each_key() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        admin.cmd("ACL SETUSER u on >pw +@all %R~r* %W~w* %RW~rw*"),
+        R::ok()
+    );
+    let mut c = login(&s, "u", "pw");
+    // SET writes, and reads only with GET
+    assert_eq!(c.cmd("SET w1 v"), R::ok());
+    assert_err(
+        &c.cmd("SET w1 v GET"),
+        "NOPERM No permissions to access a key",
+    );
+    assert_err(&c.cmd("SET r1 v"), "NOPERM No permissions to access a key");
+    assert_eq!(c.cmd("SET rw1 v GET"), R::Nil);
+    // INCR reads and writes; LPUSH only inserts; EXISTS and TYPE need either
+    assert_err(&c.cmd("INCR w2"), "NOPERM No permissions to access a key");
+    assert_eq!(c.cmd("INCR rw2"), R::Int(1));
+    assert_eq!(c.cmd("LPUSH w3 x"), R::Int(1));
+    assert_eq!(c.cmd("EXISTS r1 w1"), R::Int(1));
+    assert_err(
+        &c.cmd("EXISTS nothing"),
+        "NOPERM No permissions to access a key",
+    );
+    // BITFIELD writes only with SET or INCRBY
+    assert_eq!(c.cmd("BITFIELD r4 GET u4 0").items(), vec![R::Int(0)]);
+    assert_err(
+        &c.cmd("BITFIELD r4 SET u4 0 1"),
+        "NOPERM No permissions to access a key",
+    );
+    // DRYRUN names the key
+    let dry = |c: &mut Raw, line: &str| c.cmd(&format!("ACL DRYRUN u {line}"));
+    assert_eq!(dry(&mut admin, "SORT r STORE w"), R::ok());
+    assert_eq!(
+        dry(&mut admin, "SORT w STORE w"),
+        R::bulk("User u has no permissions to access the 'w' key")
+    );
+    assert_eq!(dry(&mut admin, "EVAL_RO s 1 r"), R::ok());
+    assert_eq!(
+        dry(&mut admin, "EVAL s 1 r"),
+        R::bulk("User u has no permissions to access the 'r' key")
+    );
+    assert_eq!(dry(&mut admin, "EVAL s 0 r"), R::ok());
+    assert_eq!(dry(&mut admin, "EVAL s 3 rw r"), R::ok());
+    assert_eq!(
+        dry(&mut admin, "GEORADIUS r1 0 0 1 m STORE r2"),
+        R::bulk("User u has no permissions to access the 'r2' key")
+    );
+    assert_eq!(
+        dry(&mut admin, "GEORADIUS r1 0 0 1 m STOREDIST w1"),
+        R::ok()
+    );
+}
+
+#[test]
+fn selectors_are_shown_and_reset() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        setuser(
+            &mut c,
+            "info",
+            &[
+                "-@all",
+                "+get",
+                "resetchannels",
+                "&channel1",
+                "%R~foo1",
+                "%W~bar1",
+                "~baz1"
+            ]
+        ),
+        R::ok()
+    );
+    // a selector may be spread over several arguments
+    assert_eq!(
+        setuser(
+            &mut c,
+            "info",
+            &[
+                "(-@all",
+                "+set",
+                "resetchannels",
+                "&channel2",
+                "%R~foo2",
+                "%W~bar2",
+                "~baz2)"
+            ]
+        ),
+        R::ok()
+    );
+    let g = c.cmd("ACL GETUSER info").items();
+    assert_eq!(g[4], R::bulk("commands"));
+    assert_eq!(g[5], R::bulk("-@all +get"));
+    assert_eq!(g[7], R::bulk("%R~foo1 %W~bar1 ~baz1"));
+    assert_eq!(g[9], R::bulk("&channel1"));
+    assert_eq!(g[10], R::bulk("selectors"));
+    let sel = g[11].items();
+    assert_eq!(sel.len(), 1);
+    assert_eq!(
+        sel[0].items(),
+        vec![
+            R::bulk("commands"),
+            R::bulk("-@all +set"),
+            R::bulk("keys"),
+            R::bulk("%R~foo2 %W~bar2 ~baz2"),
+            R::bulk("channels"),
+            R::bulk("&channel2"),
+        ]
+    );
+    let list = c.cmd("ACL LIST").items();
+    assert_eq!(
+        list[1],
+        R::bulk("user info off sanitize-payload %R~foo1 %W~bar1 ~baz1 resetchannels &channel1 -@all +get (%R~foo2 %W~bar2 ~baz2 resetchannels &channel2 -@all +set)")
+    );
+    // an empty selector allows nothing
+    assert_eq!(setuser(&mut c, "info", &["()"]), R::ok());
+    let g = c.cmd("ACL GETUSER info").items();
+    assert_eq!(g[11].items()[1].items()[1], R::bulk("-@all"));
+    assert_eq!(setuser(&mut c, "info", &["clearselectors"]), R::ok());
+    assert_eq!(c.cmd("ACL GETUSER info").items()[11], R::Array(vec![]));
+    assert_eq!(setuser(&mut c, "info", &["(~x +get)", "reset"]), R::ok());
+    assert_eq!(
+        c.cmd("ACL LIST").items()[1],
+        R::bulk("user info off sanitize-payload resetchannels -@all")
+    );
+}
+
+#[test]
+fn selector_syntax_errors() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_err(
+        &setuser(&mut c, "bad", &["on", "(this-is-invalid)"]),
+        "ERR Error in ACL SETUSER modifier '(this-is-invalid)': Syntax error",
+    );
+    assert_err(
+        &setuser(&mut c, "bad", &["on", "(&*", "&fail)"]),
+        "ERR Error in ACL SETUSER modifier '(&* &fail)': Adding a pattern after the * pattern (or the 'allchannels' flag)",
+    );
+    assert_err(
+        &setuser(&mut c, "bad", &["on", "(+PING", "(+SELECT", "(+DEL"]),
+        "ERR Unmatched parenthesis in acl selector starting at '(+PING'.",
+    );
+    assert_err(
+        &setuser(&mut c, "bad", &[" () "]),
+        "ERR Error in ACL SETUSER modifier ' () ': Syntax error",
+    );
+    assert_err(
+        &setuser(&mut c, "bad", &[")"]),
+        "ERR Error in ACL SETUSER modifier ')': Syntax error",
+    );
+    // nothing was created
+    assert_eq!(c.cmd("ACL GETUSER bad"), R::Nil);
+    // an empty rule changes nothing
+    assert_eq!(setuser(&mut c, "bad", &[""]), R::ok());
+}
+
+#[test]
+fn denials_with_selectors_name_the_last_unmatched_argument() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        setuser(
+            &mut admin,
+            "lg",
+            &["on", "nopass", "+mget", "~key", "(+mget ~key ~otherkey)"]
+        ),
+        R::ok()
+    );
+    let mut c = login(&s, "lg", "x");
+    let last_log = |admin: &mut Raw| admin.cmd("ACL LOG 1").items()[0].clone();
+    assert_eq!(admin.cmd("ACL LOG RESET"), R::ok());
+    assert_err(
+        &c.cmd("GET key"),
+        "NOPERM User lg has no permissions to run the 'get' command",
+    );
+    let e = last_log(&mut admin);
+    assert_eq!(field(&e, "reason"), R::bulk("command"));
+    assert_eq!(field(&e, "object"), R::bulk("get"));
+    assert_err(
+        &c.cmd("MGET otherkey someotherkey"),
+        "NOPERM No permissions to access a key",
+    );
+    let e = last_log(&mut admin);
+    assert_eq!(field(&e, "reason"), R::bulk("key"));
+    assert_eq!(field(&e, "object"), R::bulk("someotherkey"));
+    assert_eq!(
+        admin.cmd("ACL DRYRUN lg MGET key otherkey someotherkey"),
+        R::bulk("User lg has no permissions to access the 'someotherkey' key")
+    );
+    assert_eq!(admin.cmd("ACL DRYRUN lg MGET key otherkey"), R::ok());
+    // channels: a selector with the channel allows it
+    assert_eq!(
+        setuser(&mut admin, "lg", &["resetchannels", "(+publish &news)"]),
+        R::ok()
+    );
+    assert_eq!(c.cmd("PUBLISH news hi"), R::Int(0));
+    assert_err(
+        &c.cmd("PUBLISH sport hi"),
+        "NOPERM No permissions to access a channel",
+    );
+}
+
+#[test]
+fn selectors_survive_acl_files() {
+    let dir = std::env::temp_dir().join(format!("ferrokey-aclsel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sel.acl");
+    std::fs::write(
+        &file,
+        "user alice on (+get ~rw*)\nuser bob on (+set %W~w*) (+get %R~r*)\n",
+    )
+    .unwrap();
+    let s = TestServer::start(&["--aclfile", file.to_str().unwrap()]);
+    let mut c = s.raw();
+    let g = c.cmd("ACL GETUSER bob").items();
+    let sel = g[11].items();
+    assert_eq!(sel.len(), 2);
+    assert_eq!(sel[0].items()[1], R::bulk("-@all +set"));
+    assert_eq!(sel[0].items()[3], R::bulk("%W~w*"));
+    assert_eq!(sel[1].items()[3], R::bulk("%R~r*"));
+    assert_eq!(c.cmd("ACL SAVE"), R::ok());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("user bob on sanitize-payload resetchannels -@all (%W~w* resetchannels -@all +set) (%R~r* resetchannels -@all +get)"),
+        "{text}"
+    );
+    assert_eq!(c.cmd("ACL LOAD"), R::ok());
+    assert_eq!(c.cmd("ACL DRYRUN bob GET r1"), R::ok());
+    std::fs::write(&file, "user carol on (+get ~x\n").unwrap();
+    let r = c.cmd("ACL LOAD");
+    assert!(
+        r.text()
+            .contains("Unmatched parenthesis in selector definition."),
+        "{r:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sort_patterns_need_access_to_every_key() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        setuser(&mut admin, "app", &["on", ">p", "~app:*", "+@all"]),
+        R::ok()
+    );
+    assert_eq!(
+        setuser(&mut admin, "all", &["on", ">p", "allkeys", "+@all"]),
+        R::ok()
+    );
+    admin.cmd("RPUSH app:l 3 1 2");
+    admin.cmd("SET w_1 3");
+    let mut c = login(&s, "app", "p");
+    for (line, want) in [
+        (
+            "SORT app:l BY w_*",
+            "ERR BY option of SORT denied due to insufficient ACL permissions.",
+        ),
+        (
+            "SORT app:l GET #",
+            "ERR GET option of SORT denied due to insufficient ACL permissions.",
+        ),
+        (
+            "SORT_RO app:l LIMIT 0 1 GET #",
+            "ERR GET option of SORT denied due to insufficient ACL permissions.",
+        ),
+        (
+            "SORT app:l GET # bogus",
+            "ERR GET option of SORT denied due to insufficient ACL permissions.",
+        ),
+        ("SORT app:l bogus GET #", "ERR syntax error"),
+    ] {
+        assert_eq!(c.cmd(line), R::Err(want.into()), "{line}");
+    }
+    // a BY without a pattern reaches no other key
+    let words = |r: R| r.items().iter().map(R::text).collect::<Vec<_>>();
+    assert_eq!(words(c.cmd("SORT app:l BY nosort")), ["3", "1", "2"]);
+    assert_eq!(words(c.cmd("SORT app:l")), ["1", "2", "3"]);
+    let mut all = login(&s, "all", "p");
+    assert_eq!(words(all.cmd("SORT app:l BY w_* GET #")), ["2", "3", "1"]);
+}

@@ -159,7 +159,7 @@ fn copy_within_and_across_databases() {
     );
     assert_eq!(
         c.cmd("COPY k x DB 99999999999"),
-        err("ERR value is not an integer or out of range")
+        err("ERR value is out of range, value must between -2147483648 and 2147483647")
     );
     assert_eq!(c.cmd("COPY k x DB 16"), err("ERR DB index is out of range"));
     assert_eq!(c.cmd("COPY k x DB -1"), err("ERR DB index is out of range"));

@@ -133,3 +133,112 @@ fn redis_crate_roundtrip() {
     let v: String = redis::cmd("GET").arg("a").query(&mut c).unwrap();
     assert_eq!(v, "1");
 }
+
+fn stat(c: &mut Raw, field: &str) -> i64 {
+    let text = c.cmd("INFO stats").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO stats"))
+}
+
+fn client_listed(c: &mut Raw, id: i64) -> bool {
+    let needle = format!("id={id} ");
+    c.cmd("CLIENT LIST").text().contains(&needle)
+}
+
+#[test]
+fn normal_clients_are_held_to_their_output_buffer_limit() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    admin.cmdv(&[b"SET", b"big", &vec![b'v'; 1 << 20]]);
+    admin.cmdv(&[b"SET", b"huge", &vec![b'v'; 16 << 20]]);
+    // unlimited by default, as in Valkey
+    let mut c = s.raw();
+    assert_eq!(c.cmd("GET big").text().len(), 1 << 20);
+
+    // hard limit: a reply the limit cannot hold closes the client, others go on
+    assert_eq!(
+        admin.cmdv(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 100000 0 0"
+        ]),
+        R::ok()
+    );
+    assert!(
+        admin.cmd("CONFIG GET client-output-buffer-limit").items()[1]
+            .text()
+            .starts_with("normal 100000 0 0 ")
+    );
+    let before = stat(&mut admin, "client_output_buffer_limit_disconnections");
+    let mut c = s.raw();
+    c.send(&[b"GET", b"big"]);
+    assert!(
+        c.is_closed(),
+        "a 1 MB reply went to a client limited to 100 kB"
+    );
+    assert_eq!(
+        stat(&mut admin, "client_output_buffer_limit_disconnections"),
+        before + 1
+    );
+    let mut c = s.raw();
+    assert_eq!(c.cmd("SET small v"), R::ok());
+    assert_eq!(c.cmd("GET small"), R::bulk("v"));
+
+    // soft limit: a client that leaves more than the soft limit unread for longer
+    // than its seconds is closed, without reading a byte
+    assert_eq!(
+        admin.cmdv(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 0 100000 1"
+        ]),
+        R::ok()
+    );
+    let mut slow = s.raw();
+    let id = match slow.cmd("CLIENT ID") {
+        R::Int(i) => i,
+        other => panic!("CLIENT ID: {other:?}"),
+    };
+    slow.send(&[b"GET", b"huge"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client_listed(&mut admin, id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a client over the soft limit for seconds was kept"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        stat(&mut admin, "client_output_buffer_limit_disconnections"),
+        before + 2
+    );
+}
+
+#[test]
+fn tcp_keepalive_is_set_on_client_sockets() {
+    let listed = |port: u16| -> Option<String> {
+        let out = std::process::Command::new("ss")
+            .args(["-tnoH", "state", "established"])
+            .arg(format!("( sport = :{port} )"))
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let on = TestServer::start(&["--tcp-keepalive", "60"]);
+    let mut c = on.raw();
+    assert_eq!(c.cmd("PING"), R::Simple("PONG".into()));
+    let Some(text) = listed(on.port) else {
+        eprintln!("ss not installed: skipped");
+        return;
+    };
+    assert!(text.contains("keepalive"), "{text}");
+    let off = TestServer::start(&["--tcp-keepalive", "0"]);
+    let mut c = off.raw();
+    assert_eq!(c.cmd("PING"), R::Simple("PONG".into()));
+    let text = listed(off.port).unwrap_or_default();
+    assert!(!text.is_empty() && !text.contains("keepalive"), "{text}");
+}

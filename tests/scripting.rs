@@ -1025,3 +1025,97 @@ fn scripts_run_as_the_callers_acl_user() {
         "ERR Invalid command passed to server.acl_check_cmd() script:",
     );
 }
+
+/// `name=value` fields of a CLIENT INFO line.
+fn client_field(line: &R, name: &str) -> String {
+    line.text()
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{name}=")).map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[test]
+fn script_commands_run_as_the_caller() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd("CLIENT SETNAME test-client"), R::ok());
+    // the script's own commands count in the caller's tot-cmds: EVAL, PING, CLIENT INFO
+    let before: i64 = client_field(&c.cmd("CLIENT INFO"), "tot-cmds")
+        .parse()
+        .unwrap();
+    assert_eq!(eval(&mut c, "server.call('ping')", &[], &[]), R::Nil);
+    let after = c.cmd("CLIENT INFO");
+    assert_eq!(
+        client_field(&after, "tot-cmds").parse::<i64>().unwrap(),
+        before + 3
+    );
+    // and the commandlog shows them with the caller's address and name
+    assert_eq!(c.cmd("CONFIG SET slowlog-log-slower-than 0"), R::ok());
+    assert_eq!(c.cmd("SLOWLOG RESET"), R::ok());
+    assert_eq!(eval(&mut c, "server.call('ping')", &[], &[]), R::Nil);
+    let log = c.cmd("SLOWLOG GET 2").items();
+    assert_eq!(log.len(), 2);
+    let (script, ping) = (log[0].items(), log[1].items());
+    assert_eq!(
+        script[3],
+        R::Array(vec![
+            R::bulk("EVAL"),
+            R::bulk("server.call('ping')"),
+            R::bulk("0")
+        ])
+    );
+    assert_eq!(ping[3], R::Array(vec![R::bulk("ping")]));
+    assert_eq!(script[4], ping[4]);
+    assert_eq!(ping[4], R::bulk(&client_field(&after, "addr")));
+    assert_eq!(ping[5], R::bulk("test-client"));
+    assert_eq!(c.cmd("CONFIG SET slowlog-log-slower-than 10000"), R::ok());
+    // a SELECT inside the script leaves the caller in its database
+    assert_eq!(eval(&mut c, "server.call('select', 5)", &[], &[]), R::Nil);
+    assert_eq!(client_field(&c.cmd("CLIENT INFO"), "db"), "0");
+    // MONITOR shows the script, then its commands as coming from "lua"
+    let mut m = s.raw();
+    assert_eq!(m.cmd("MONITOR"), R::ok());
+    assert_eq!(
+        eval(
+            &mut c,
+            "redis.call('set',KEYS[1],ARGV[1])",
+            &["foo"],
+            &["bar"]
+        ),
+        R::Nil
+    );
+    let first = m.read().text();
+    assert!(first.contains("\"EVAL\""), "{first}");
+    let second = m.read().text();
+    assert!(
+        second.contains("[0 lua] \"set\" \"foo\" \"bar\""),
+        "{second}"
+    );
+}
+
+#[test]
+fn script_commands_are_movablekeys() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    for cmd in [
+        "eval",
+        "evalsha",
+        "eval_ro",
+        "evalsha_ro",
+        "fcall",
+        "fcall_ro",
+    ] {
+        let info = c.cmd(&format!("COMMAND INFO {cmd}")).items();
+        let flags = info[0].items()[2].items();
+        assert!(
+            flags.contains(&R::Simple("movablekeys".into())),
+            "{cmd}: {flags:?}"
+        );
+    }
+    // their keys follow the count, which may be 0
+    assert_eq!(
+        c.cmd("COMMAND GETKEYS eval x 2 a b c"),
+        R::Array(vec![R::bulk("a"), R::bulk("b")])
+    );
+    assert_eq!(c.cmd("COMMAND GETKEYS eval x 0"), R::Array(vec![]));
+}

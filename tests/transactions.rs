@@ -204,3 +204,37 @@ fn exec_is_never_observed_half_done() {
         R::Array(vec![R::bulk("2000"), R::bulk("2000")])
     );
 }
+
+#[test]
+fn a_refused_exec_discards_the_transaction() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        admin.cmdv(&[b"ACL", b"SETUSER", b"u", b"on", b">p", b"~*", b"+@all", b"-exec"]),
+        R::ok()
+    );
+    let mut c = s.raw();
+    assert_eq!(c.cmd("AUTH u p"), R::ok());
+    assert_eq!(c.cmd("MULTI"), R::ok());
+    assert_eq!(c.cmd("SET a 1"), R::Simple("QUEUED".into()));
+    assert_eq!(
+        c.cmd("EXEC"),
+        R::Err(
+            "EXECABORT Transaction discarded because of: NOPERM User u has no permissions to run the 'exec' command"
+                .into()
+        )
+    );
+    assert_err(&c.cmd("DISCARD"), "ERR DISCARD without MULTI");
+    assert_eq!(c.cmd("EXISTS a"), R::Int(0));
+    // an EXEC with a wrong arity is refused the same way
+    let mut d = s.raw();
+    assert_eq!(d.cmd("MULTI"), R::ok());
+    assert_eq!(
+        d.cmd("EXEC extra"),
+        R::Err(
+            "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"
+                .into()
+        )
+    );
+    assert_err(&d.cmd("DISCARD"), "ERR DISCARD without MULTI");
+}

@@ -1,13 +1,17 @@
 //! ACL users: who may authenticate, and which commands, keys and channels each user may
-//! touch. Valkey's model (src/acl.c) without selectors: a user has flags, password
-//! hashes, a set of allowed commands, key patterns with read/write permissions, and
-//! channel patterns.
+//! touch. Valkey's model (src/acl.c): a user has flags, password hashes and selectors;
+//! each selector holds a set of allowed commands, key patterns with read/write
+//! permissions, and channel patterns. The root selector holds the rules given outside
+//! parentheses, `(...)` adds another, and a command line is allowed when any one
+//! selector allows all of it.
 //!
 //! The user store is process-wide (like Valkey's `Users` rax), because the `requirepass`
 //! directive mirrors into the default user from the config layer, which has no server
 //! at hand. A client caches an `Arc<User>` and refreshes it only when [`epoch`] moves, so
 //! the check on the command path costs one atomic load for an unrestricted user.
 
+pub mod keys;
+mod keyspecs;
 pub mod log;
 
 use crate::commands::{acl as cat, flags, glob_match, table, Command};
@@ -16,6 +20,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock};
+
+use keys::KeyRefs;
 
 /// Key permission bits of a key pattern.
 pub const KEY_READ: u8 = 1;
@@ -58,18 +64,61 @@ impl RuleError {
     }
 }
 
-/// One ACL user. Immutable once published: a change builds a new value and swaps it
-/// into the store, so a client's cached `Arc` is always a consistent snapshot.
+/// A key pattern of a selector with its [`KEY_READ`]/[`KEY_WRITE`] permissions. The
+/// pattern's shape is worked out once, when the rule is given, so the common forms
+/// (`~*` with a permission, `~name`, `~prefix*`) never run the glob matcher.
 #[derive(Clone, Debug)]
-pub struct User {
-    pub name: String,
-    pub enabled: bool,
-    pub nopass: bool,
-    pub skip_sanitize: bool,
-    /// SHA-256 hex digests (lower case), in the order added.
-    pub passwords: Vec<String>,
-    /// Set by +@all: the user may also run commands that did not exist when the rule
-    /// was given (Valkey's reserved "future commands" bit).
+pub struct KeyPattern {
+    pub pattern: Vec<u8>,
+    pub perm: u8,
+    shape: Shape,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// No glob characters: the key must be equal.
+    Exact,
+    /// Literal characters then one final `*`: the key must start with them (and, as
+    /// in `stringmatchlen`, `*` alone matches no empty key).
+    Prefix,
+    Glob,
+}
+
+impl KeyPattern {
+    fn new(pattern: &[u8], perm: u8) -> KeyPattern {
+        let special = |c: &u8| matches!(c, b'*' | b'?' | b'[' | b'\\');
+        let shape = match pattern.split_last() {
+            _ if !pattern.iter().any(special) => Shape::Exact,
+            Some((b'*', lit)) if !lit.iter().any(special) => Shape::Prefix,
+            _ => Shape::Glob,
+        };
+        KeyPattern {
+            pattern: pattern.to_vec(),
+            perm,
+            shape,
+        }
+    }
+
+    #[inline]
+    fn matches(&self, key: &[u8]) -> bool {
+        match self.shape {
+            Shape::Exact => key == self.pattern.as_slice(),
+            Shape::Prefix => {
+                !key.is_empty() && key.starts_with(&self.pattern[..self.pattern.len() - 1])
+            }
+            Shape::Glob => glob_match(&self.pattern, key, false),
+        }
+    }
+}
+
+/// What a user may run and touch: commands, key patterns, channel patterns. Every
+/// user has a root selector (the rules given outside parentheses) and any number of
+/// further selectors `(...)`; a command line is allowed when one of them allows all
+/// of it (Valkey's `aclSelector`).
+#[derive(Clone, Debug)]
+pub struct Selector {
+    /// Set by +@all: the selector also allows commands that did not exist when the
+    /// rule was given (Valkey's reserved "future commands" bit).
     future: bool,
     /// Every command allowed, nothing cleared since +@all: the bitmap is not consulted.
     all_commands: bool,
@@ -80,10 +129,25 @@ pub struct User {
     /// Allowed first arguments of an otherwise denied command (+select|0).
     first_args: HashMap<usize, Vec<Vec<u8>>>,
     pub all_keys: bool,
-    /// Key patterns with their [`KEY_READ`]/[`KEY_WRITE`] permissions.
-    pub keys: Vec<(Vec<u8>, u8)>,
+    pub keys: Vec<KeyPattern>,
     pub all_channels: bool,
     pub channels: Vec<Vec<u8>>,
+}
+
+/// One ACL user. Immutable once published: a change builds a new value and swaps it
+/// into the store, so a client's cached `Arc` is always a consistent snapshot.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    pub enabled: bool,
+    pub nopass: bool,
+    pub skip_sanitize: bool,
+    /// SHA-256 hex digests (lower case), in the order added.
+    pub passwords: Vec<String>,
+    /// The rules given outside parentheses.
+    pub root: Selector,
+    /// The `(...)` selectors, in the order added.
+    pub selectors: Vec<Selector>,
 }
 
 /// SHA-256 of a password as lower-case hex, the form Valkey stores and shows.
@@ -111,9 +175,9 @@ fn has_spaces(s: &[u8]) -> bool {
 /// Finds a command by "name" or "container|sub".
 fn lookup_command(name: &[u8]) -> Option<&'static Command> {
     match name.iter().position(|&c| c == b'|') {
-        None => table::lookup(name),
+        None => table::lookup_original(name),
         Some(i) => {
-            let top = table::lookup(&name[..i])?;
+            let top = table::lookup_original(&name[..i])?;
             let sub = &name[i + 1..];
             top.subcommands
                 .iter()
@@ -130,16 +194,23 @@ pub fn category(name: &[u8]) -> Option<u64> {
         .map(|&(b, _)| b)
 }
 
-impl User {
-    /// A new user as Valkey creates one: off, no passwords, no commands, no keys, and
-    /// channels per `acl-pubsub-default`.
-    pub fn new(name: &str) -> User {
-        User {
-            name: name.to_string(),
-            enabled: false,
-            nopass: false,
-            skip_sanitize: false,
-            passwords: Vec::new(),
+impl Denied {
+    /// Which denial a user with several selectors reports: a key or channel that no
+    /// selector could match beats the command, a channel beats a key, and among
+    /// equals the later argument wins (Valkey's `ACLCheckAllUserCommandPerm`).
+    fn rank(self) -> (u8, usize) {
+        match self {
+            Denied::Command => (1, 0),
+            Denied::Key(i) => (2, i),
+            Denied::Channel(i) => (4, i),
+        }
+    }
+}
+
+impl Selector {
+    /// An empty selector: no commands, no keys, channels per `acl-pubsub-default`.
+    pub fn new() -> Selector {
+        Selector {
             future: false,
             all_commands: false,
             allowed: vec![false; table::all().len()],
@@ -152,84 +223,25 @@ impl User {
         }
     }
 
-    /// The `default` user: on, nopass, every key, channel and command.
-    pub fn default_user() -> User {
-        let mut u = User::new("default");
-        for op in ["+@all", "~*", "&*", "on", "nopass"] {
-            // these rules are all valid
-            let _ = u.apply(op.as_bytes());
+    /// A selector from the inside of `(...)`: its rules split as `sdssplitargs` does
+    /// (unbalanced quotes give an empty selector, as in Valkey).
+    fn from_opset(inner: &[u8]) -> Result<Selector, RuleError> {
+        let mut s = Selector::new();
+        let (mut buf, mut spans) = (Vec::new(), Vec::new());
+        if crate::protocol::decode::split_args(inner, &mut buf, &mut spans) {
+            for &(a, b) in &spans {
+                s.apply(&buf[a..b])?;
+            }
         }
-        u
+        Ok(s)
     }
 
-    /// Applies one rule (`on`, `>pass`, `+@read`, `~key*`...).
+    /// Applies one command, key or channel rule (Valkey's `ACLSetSelector`).
     pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
-        if is("on") {
-            self.enabled = true;
-        } else if is("off") {
-            self.enabled = false;
-        } else if is("skip-sanitize-payload") {
-            self.skip_sanitize = true;
-        } else if is("sanitize-payload") {
-            self.skip_sanitize = false;
-        } else if is("nopass") {
-            self.nopass = true;
-            self.passwords.clear();
-        } else if is("resetpass") {
-            self.nopass = false;
-            self.passwords.clear();
-        } else if is("reset") {
-            for r in ["resetpass", "resetkeys", "resetchannels"] {
-                self.apply(r.as_bytes())?;
-            }
-            if default_all_channels() {
-                self.apply(b"allchannels")?;
-            }
-            self.apply(b"off")?;
-            self.apply(b"sanitize-payload")?;
-            self.apply(b"-@all")?;
-        } else if is("clearselectors") {
-            // selectors are not supported, so there are none to clear
-        } else if let Some(p) = op.strip_prefix(b">") {
-            let h = hash_password(p);
-            if !self.passwords.contains(&h) {
-                self.passwords.push(h);
-            }
-            self.nopass = false;
-        } else if let Some(h) = op.strip_prefix(b"#") {
-            if !valid_hash(h) {
-                return Err(RuleError::BadHash);
-            }
-            let h = String::from_utf8_lossy(h).into_owned();
-            if !self.passwords.contains(&h) {
-                self.passwords.push(h);
-            }
-            self.nopass = false;
-        } else if let Some(p) = op.strip_prefix(b"<") {
-            self.remove_password(&hash_password(p))?;
-        } else if let Some(h) = op.strip_prefix(b"!") {
-            if !valid_hash(h) {
-                return Err(RuleError::BadHash);
-            }
-            self.remove_password(&String::from_utf8_lossy(h))?;
-        } else {
-            self.apply_selector(op)?;
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
         }
-        Ok(())
-    }
-
-    fn remove_password(&mut self, h: &str) -> Result<(), RuleError> {
-        let before = self.passwords.len();
-        self.passwords.retain(|p| p != h);
-        if self.passwords.len() == before {
-            return Err(RuleError::NoSuchPassword);
-        }
-        Ok(())
-    }
-
-    fn apply_selector(&mut self, op: &[u8]) -> Result<(), RuleError> {
-        let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("allkeys") || op == b"~*" {
             self.all_keys = true;
             self.keys.clear();
@@ -262,9 +274,9 @@ impl User {
             if has_spaces(pat) {
                 return Err(RuleError::Syntax);
             }
-            match self.keys.iter_mut().find(|(p, _)| p == pat) {
-                Some((_, f)) => *f |= perm,
-                None => self.keys.push((pat.to_vec(), perm)),
+            match self.keys.iter_mut().find(|k| k.pattern == pat) {
+                Some(k) => k.perm |= perm,
+                None => self.keys.push(KeyPattern::new(pat, perm)),
             }
         } else if op[0] == b'&' {
             if self.all_channels {
@@ -375,17 +387,33 @@ impl User {
         s
     }
 
+    /// The key patterns, space separated ("~*" for every key).
     pub fn describe_keys(&self) -> String {
         if self.all_keys {
             return "~*".into();
         }
-        let mut v = Vec::new();
-        for (p, f) in &self.keys {
-            v.push(pattern_string(p, *f));
-        }
+        let v: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| pattern_string(&k.pattern, k.perm))
+            .collect();
         v.join(" ")
     }
 
+    /// The channel patterns as GETUSER shows them ("&*" for every channel).
+    pub fn describe_channel_list(&self) -> String {
+        if self.all_channels {
+            return "&*".into();
+        }
+        let v: Vec<String> = self
+            .channels
+            .iter()
+            .map(|c| format!("&{}", String::from_utf8_lossy(c)))
+            .collect();
+        v.join(" ")
+    }
+
+    /// The channel rules as ACL LIST shows them (starting from "resetchannels").
     pub fn describe_channels(&self) -> String {
         if self.all_channels {
             return "&*".into();
@@ -396,6 +424,243 @@ impl User {
             s.push_str(&String::from_utf8_lossy(c));
         }
         s
+    }
+
+    /// Keys, channels and commands, as ACL SETUSER would take them back
+    /// (Valkey's `ACLDescribeSelector`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::with_capacity(3);
+        let keys = self.describe_keys();
+        if !keys.is_empty() {
+            parts.push(keys);
+        }
+        parts.push(self.describe_channels());
+        parts.push(self.describe_commands());
+        parts.join(" ")
+    }
+
+    /// Everything allowed: the command path skips the detailed checks.
+    pub fn unrestricted(&self) -> bool {
+        self.all_commands && self.all_keys && self.all_channels
+    }
+
+    /// Valkey's `ACLSelectorCheckCmd`: this selector alone allows the whole line.
+    /// `index` is the command's table index; `keys` caches the key arguments between
+    /// the selectors of one user.
+    fn check(
+        &self,
+        cmd: &'static Command,
+        index: usize,
+        args: &[&[u8]],
+        keys: &mut Option<KeyRefs>,
+    ) -> Result<(), Denied> {
+        if !self.all_commands && !cmd.has(flags::NO_AUTH) {
+            let ok = self.allowed.get(index).copied().unwrap_or(self.future)
+                || (args.len() > 1
+                    && self
+                        .first_args
+                        .get(&index)
+                        .is_some_and(|v| v.iter().any(|a| a.eq_ignore_ascii_case(args[1]))));
+            if !ok {
+                return Err(Denied::Command);
+            }
+        }
+        if !self.all_keys && keys::has_keys(index) {
+            let refs = keys.get_or_insert_with(|| {
+                let mut v = KeyRefs::new();
+                keys::key_refs(cmd, index, args, &mut v);
+                v
+            });
+            for &(pos, need) in refs.iter() {
+                let Some(k) = args.get(pos) else { continue };
+                let ok = self
+                    .keys
+                    .iter()
+                    .any(|p| p.perm & need == need && p.matches(k));
+                if !ok {
+                    return Err(Denied::Key(pos));
+                }
+            }
+        }
+        if !self.all_channels {
+            if let Some((from, to, is_pattern)) = channel_args(cmd, args) {
+                for (pos, ch) in args.iter().enumerate().take(to).skip(from) {
+                    if !self.channel_allowed(ch, is_pattern) {
+                        return Err(Denied::Channel(pos));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A channel matches a channel pattern of the selector; a subscription pattern
+    /// only an identical one (a pattern could otherwise reach channels the user may
+    /// not).
+    pub fn channel_allowed(&self, ch: &[u8], is_pattern: bool) -> bool {
+        self.all_channels
+            || self.channels.iter().any(|p| {
+                if is_pattern {
+                    p == ch
+                } else {
+                    glob_match(p, ch, false)
+                }
+            })
+    }
+
+    /// Whether this selector grants `need` on every key (`%R~*`, `~*`, allkeys):
+    /// Valkey's `ACLSelectorHasUnrestrictedKeyAccess`.
+    fn unrestricted_keys(&self, need: u8) -> bool {
+        self.all_keys
+            || self
+                .keys
+                .iter()
+                .any(|p| p.perm & need == need && p.pattern == b"*")
+    }
+}
+
+impl Default for Selector {
+    fn default() -> Selector {
+        Selector::new()
+    }
+}
+
+/// Joins the arguments of a selector written over several arguments (`(~a` `+get)`)
+/// into one, as Valkey's `ACLMergeSelectorArguments`. On an unmatched parenthesis,
+/// the index of the argument that opened it.
+pub fn merge_selector_args<'a>(
+    args: &[&'a [u8]],
+) -> Result<Vec<std::borrow::Cow<'a, [u8]>>, usize> {
+    use std::borrow::Cow;
+    let mut out = Vec::with_capacity(args.len());
+    let mut open: Option<(usize, Vec<u8>)> = None;
+    for (i, &a) in args.iter().enumerate() {
+        match &mut open {
+            None if a.first() == Some(&b'(') && a.last() != Some(&b')') => {
+                open = Some((i, a.to_vec()));
+            }
+            None => out.push(Cow::Borrowed(a)),
+            Some((_, sel)) => {
+                sel.push(b' ');
+                sel.extend_from_slice(a);
+                if a.last() == Some(&b')') {
+                    if let Some((_, sel)) = open.take() {
+                        out.push(Cow::Owned(sel));
+                    }
+                }
+            }
+        }
+    }
+    match open {
+        Some((i, _)) => Err(i),
+        None => Ok(out),
+    }
+}
+
+impl User {
+    /// A new user as Valkey creates one: off, no passwords, no commands, no keys, and
+    /// channels per `acl-pubsub-default`.
+    pub fn new(name: &str) -> User {
+        User {
+            name: name.to_string(),
+            enabled: false,
+            nopass: false,
+            skip_sanitize: false,
+            passwords: Vec::new(),
+            root: Selector::new(),
+            selectors: Vec::new(),
+        }
+    }
+
+    /// The `default` user: on, nopass, every key, channel and command.
+    pub fn default_user() -> User {
+        let mut u = User::new("default");
+        for op in ["+@all", "~*", "&*", "on", "nopass"] {
+            // these rules are all valid
+            let _ = u.apply(op.as_bytes());
+        }
+        u
+    }
+
+    /// Applies one rule (`on`, `>pass`, `+@read`, `~key*`, `(~key* +get)`...).
+    pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
+        if is("on") {
+            self.enabled = true;
+        } else if is("off") {
+            self.enabled = false;
+        } else if is("skip-sanitize-payload") {
+            self.skip_sanitize = true;
+        } else if is("sanitize-payload") {
+            self.skip_sanitize = false;
+        } else if is("nopass") {
+            self.nopass = true;
+            self.passwords.clear();
+        } else if is("resetpass") {
+            self.nopass = false;
+            self.passwords.clear();
+        } else if is("reset") {
+            for r in ["resetpass", "resetkeys", "resetchannels"] {
+                self.apply(r.as_bytes())?;
+            }
+            if default_all_channels() {
+                self.apply(b"allchannels")?;
+            }
+            self.apply(b"off")?;
+            self.apply(b"sanitize-payload")?;
+            self.apply(b"clearselectors")?;
+            self.apply(b"-@all")?;
+        } else if is("clearselectors") {
+            // the root selector stays: it holds the rules given outside parentheses
+            self.selectors.clear();
+        } else if op.len() >= 2 && op[0] == b'(' && op[op.len() - 1] == b')' {
+            let s = Selector::from_opset(&op[1..op.len() - 1])?;
+            self.selectors.push(s);
+        } else if let Some(p) = op.strip_prefix(b">") {
+            let h = hash_password(p);
+            if !self.passwords.contains(&h) {
+                self.passwords.push(h);
+            }
+            self.nopass = false;
+        } else if let Some(h) = op.strip_prefix(b"#") {
+            if !valid_hash(h) {
+                return Err(RuleError::BadHash);
+            }
+            let h = String::from_utf8_lossy(h).into_owned();
+            if !self.passwords.contains(&h) {
+                self.passwords.push(h);
+            }
+            self.nopass = false;
+        } else if let Some(p) = op.strip_prefix(b"<") {
+            self.remove_password(&hash_password(p))?;
+        } else if let Some(h) = op.strip_prefix(b"!") {
+            if !valid_hash(h) {
+                return Err(RuleError::BadHash);
+            }
+            self.remove_password(&String::from_utf8_lossy(h))?;
+        } else {
+            self.root.apply(op)?;
+        }
+        Ok(())
+    }
+
+    fn remove_password(&mut self, h: &str) -> Result<(), RuleError> {
+        let before = self.passwords.len();
+        self.passwords.retain(|p| p != h);
+        if self.passwords.len() == before {
+            return Err(RuleError::NoSuchPassword);
+        }
+        Ok(())
+    }
+
+    /// The root selector's command rules.
+    pub fn describe_commands(&self) -> String {
+        self.root.describe_commands()
+    }
+
+    /// The root selector's key patterns.
+    pub fn describe_keys(&self) -> String {
+        self.root.describe_keys()
     }
 
     /// The flags GETUSER lists, in Valkey's order.
@@ -412,16 +677,15 @@ impl User {
         v
     }
 
-    /// The user in config-file form, without the leading "user <name>".
+    /// The user in config-file form, without the leading "user <name>": flags,
+    /// passwords, the root selector, then each selector in parentheses.
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self.flag_names().iter().map(|s| s.to_string()).collect();
         parts.extend(self.passwords.iter().map(|p| format!("#{p}")));
-        let keys = self.describe_keys();
-        if !keys.is_empty() {
-            parts.push(keys);
+        parts.push(self.root.describe());
+        for s in &self.selectors {
+            parts.push(format!("({})", s.describe()));
         }
-        parts.push(self.describe_channels());
-        parts.push(self.describe_commands());
         parts.join(" ")
     }
 
@@ -442,57 +706,58 @@ impl User {
 
     /// Everything allowed: the command path skips the detailed checks.
     pub fn unrestricted(&self) -> bool {
-        self.all_commands && self.all_keys && self.all_channels
+        self.root.unrestricted()
     }
 
-    /// Valkey's `ACLCheckAllUserCommandPerm` for one command line.
+    /// The root selector, then the others.
+    pub fn all_selectors(&self) -> impl Iterator<Item = &Selector> {
+        std::iter::once(&self.root).chain(self.selectors.iter())
+    }
+
+    /// Valkey's `ACLCheckAllUserCommandPerm` for one command line: allowed when any
+    /// selector allows all of it. Nothing is allocated for a line of up to 8 keys.
     pub fn check(&self, cmd: &'static Command, args: &[&[u8]]) -> Result<(), Denied> {
-        if !self.all_commands && !cmd.has(flags::NO_AUTH) {
-            let i = table::index_of(cmd);
-            let ok = self.allowed.get(i).copied().unwrap_or(self.future)
-                || (args.len() > 1
-                    && self
-                        .first_args
-                        .get(&i)
-                        .is_some_and(|v| v.iter().any(|a| a.eq_ignore_ascii_case(args[1]))));
-            if !ok {
-                return Err(Denied::Command);
+        let index = table::index_of(cmd);
+        let mut keys = None;
+        let mut worst = Denied::Command;
+        for s in self.all_selectors() {
+            match s.check(cmd, index, args, &mut keys) {
+                Ok(()) => return Ok(()),
+                Err(d) if d.rank() > worst.rank() => worst = d,
+                Err(_) => {}
             }
         }
-        if !self.all_keys && !cmd.has(flags::PUBSUB) {
-            let need = if cmd.is_write() { KEY_WRITE } else { KEY_READ };
-            for pos in cmd.key_positions_in(args) {
-                let Some(k) = args.get(pos) else { continue };
-                let ok = self
-                    .keys
-                    .iter()
-                    .any(|(p, f)| f & need == need && glob_match(p, k, false));
-                if !ok {
-                    return Err(Denied::Key(pos));
-                }
-            }
-        }
-        if !self.all_channels {
-            for (pos, is_pattern) in channel_args(cmd, args) {
-                if !self.channel_allowed(args[pos], is_pattern) {
-                    return Err(Denied::Channel(pos));
-                }
-            }
-        }
-        Ok(())
+        Err(worst)
     }
 
-    /// A channel matches a channel pattern of the user; a subscription pattern only
-    /// an identical one (a pattern could otherwise reach channels the user may not).
+    /// Whether some selector allows this command line and grants `need`
+    /// ([`KEY_READ`]/[`KEY_WRITE`]) on every key: what SORT's BY and GET options
+    /// require (Valkey's `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+    pub fn check_with_all_keys(&self, cmd: &'static Command, args: &[&[u8]], need: u8) -> bool {
+        let index = table::index_of(cmd);
+        let mut keys = None;
+        self.all_selectors()
+            .any(|s| s.check(cmd, index, args, &mut keys).is_ok() && s.unrestricted_keys(need))
+    }
+
+    /// Whether any selector allows the channel (Valkey's `ACLUserCheckChannelPerm`).
     pub fn channel_allowed(&self, ch: &[u8], is_pattern: bool) -> bool {
-        self.all_channels
-            || self.channels.iter().any(|p| {
-                if is_pattern {
-                    p == ch
-                } else {
-                    glob_match(p, ch, false)
-                }
-            })
+        self.all_selectors()
+            .any(|s| s.channel_allowed(ch, is_pattern))
+    }
+
+    /// Whether the new rules no longer grant some channel the old ones did, so that
+    /// subscribers of the user must go (Valkey's `getUpcomingChannelList`).
+    pub fn channels_narrowed(old: &User, new: &User) -> bool {
+        if new.all_selectors().any(|s| s.all_channels) {
+            return false;
+        }
+        old.all_selectors().any(|s| {
+            s.all_channels
+                || s.channels
+                    .iter()
+                    .any(|c| !new.all_selectors().any(|n| n.channels.contains(c)))
+        })
     }
 }
 
@@ -511,7 +776,11 @@ fn parse_key_pattern(op: &[u8]) -> Result<(u8, &[u8]), RuleError> {
         }
         i += 1;
     }
-    Err(RuleError::Syntax)
+    // "%RW" without "~": Valkey takes it as the empty pattern
+    if perm == 0 {
+        return Err(RuleError::Syntax);
+    }
+    Ok((perm, &[]))
 }
 
 fn pattern_string(p: &[u8], f: u8) -> String {
@@ -529,17 +798,19 @@ fn pattern_string(p: &[u8], f: u8) -> String {
     format!("{s}~{p}")
 }
 
-/// The channel arguments of a pub/sub command: (position, is a pattern). Only
-/// publishing and subscribing are checked, as in Valkey; unsubscribing never is.
-pub fn channel_args(cmd: &'static Command, args: &[&[u8]]) -> Vec<(usize, bool)> {
+/// The channel arguments of a pub/sub command: positions `from..to`, and whether
+/// they are patterns. Only publishing and subscribing are checked, as in Valkey;
+/// unsubscribing never is.
+pub fn channel_args(cmd: &'static Command, args: &[&[u8]]) -> Option<(usize, usize, bool)> {
     if !cmd.has(flags::PUBSUB) || table::parent_of(cmd).is_some() {
-        return Vec::new();
+        return None;
     }
+    let n = args.len();
     match cmd.name {
-        "publish" | "spublish" => (args.len() > 1).then_some((1, false)).into_iter().collect(),
-        "subscribe" | "ssubscribe" => (1..args.len()).map(|i| (i, false)).collect(),
-        "psubscribe" => (1..args.len()).map(|i| (i, true)).collect(),
-        _ => Vec::new(),
+        "publish" | "spublish" => (n > 1).then_some((1, 2, false)),
+        "subscribe" | "ssubscribe" => Some((1, n, false)),
+        "psubscribe" => Some((1, n, true)),
+        _ => None,
     }
 }
 
@@ -603,20 +874,34 @@ impl Acl {
         self.users.read().values().cloned().collect()
     }
 
-    /// Applies rules to a user, creating it if needed; all or nothing. Returns the
-    /// user before and after.
-    pub fn set_user(&self, name: &str, rules: &[&[u8]]) -> Result<Change, (usize, RuleError)> {
+    /// Applies rules to a user, creating it if needed; all or nothing. A selector may
+    /// be spread over several arguments. Returns the user before and after, or the
+    /// error text (without "ERR ") Valkey's `ACLStringSetUser` gives.
+    pub fn set_user(&self, name: &str, rules: &[&[u8]]) -> Result<Change, String> {
+        let rules = merge_selector_args(rules).map_err(|i| {
+            format!(
+                "Unmatched parenthesis in acl selector starting at '{}'.",
+                String::from_utf8_lossy(rules[i])
+            )
+        })?;
         let mut users = self.users.write();
         let old = users.get(name).cloned();
         let mut u = match &old {
             Some(o) => (**o).clone(),
             None => User::new(name),
         };
-        for (i, r) in rules.iter().enumerate() {
+        for r in &rules {
+            // an empty rule changes nothing, as in Valkey
             if r.is_empty() {
-                return Err((i, RuleError::Syntax));
+                continue;
             }
-            u.apply(r).map_err(|e| (i, e))?;
+            u.apply(r).map_err(|e| {
+                format!(
+                    "Error in ACL SETUSER modifier '{}': {}",
+                    String::from_utf8_lossy(r),
+                    e.text()
+                )
+            })?;
         }
         let u = Arc::new(u);
         users.insert(name.to_string(), u.clone());
@@ -732,10 +1017,18 @@ pub fn parse_users(file: &str, text: &str) -> Result<BTreeMap<String, Arc<User>>
             ));
             continue;
         }
+        let raw_rules: Vec<&[u8]> = words[2..].iter().map(|w| w.as_bytes()).collect();
+        let Ok(rules) = merge_selector_args(&raw_rules) else {
+            errors.push_str(&format!(
+                "{file}:{n}: Unmatched parenthesis in selector definition."
+            ));
+            continue;
+        };
         let mut u = User::new(name);
         let mut reported = false;
-        for w in &words[2..] {
-            match u.apply(w.as_bytes()) {
+        for r in &rules {
+            let w = String::from_utf8_lossy(r);
+            match u.apply(r) {
                 Ok(()) => {}
                 Err(RuleError::UnknownName) => errors.push_str(&format!(
                     "{file}:{n}: Error in applying operation '{w}': {}. ",
@@ -783,10 +1076,18 @@ pub fn config_user(args: &[String]) -> Result<(), String> {
     if seen.contains(&name) {
         return Err("Duplicate user found. A user can only be defined once in config files".into());
     }
+    let raw_rules: Vec<&[u8]> = words[1..].iter().map(|w| w.as_bytes()).collect();
+    let rules = merge_selector_args(&raw_rules)
+        .map_err(|_| "Unmatched parenthesis in selector definition.".to_string())?;
     let mut u = User::new(&name);
-    for w in &words[1..] {
-        u.apply(w.as_bytes())
-            .map_err(|e| format!("Error in user declaration '{w}': {}", e.text()))?;
+    for r in &rules {
+        u.apply(r).map_err(|e| {
+            format!(
+                "Error in user declaration '{}': {}",
+                String::from_utf8_lossy(r),
+                e.text()
+            )
+        })?;
     }
     seen.push(name.clone());
     let mut users = STORE.users.write();
@@ -870,6 +1171,108 @@ mod tests {
         assert_eq!(u.apply(b"#abc"), Err(RuleError::BadHash));
         u.apply(b"off").unwrap();
         assert!(!u.check_password(b"b"));
+    }
+
+    fn line(s: &str) -> Vec<&[u8]> {
+        s.split(' ').map(|a| a.as_bytes()).collect()
+    }
+
+    fn check(u: &User, s: &str) -> Result<(), Denied> {
+        let args = line(s);
+        u.check(table::lookup(args[0]).unwrap(), &args)
+    }
+
+    #[test]
+    fn selectors_allow_what_any_one_allows() {
+        let u = user(&["on", "resetkeys", "(+@write ~w::*)", "(+@read ~r::*)"]);
+        assert_eq!(check(&u, "set w::a b"), Ok(()));
+        assert_eq!(check(&u, "get r::a"), Ok(()));
+        assert_eq!(check(&u, "ping"), Err(Denied::Command));
+        assert_eq!(check(&u, "get w::a"), Err(Denied::Key(1)));
+        // each selector judges the whole line: no mixing of two half permissions
+        let u = user(&["(%R~r* +@all)", "(%W~w* +@all)"]);
+        assert_eq!(check(&u, "copy r1 w1"), Err(Denied::Key(2)));
+        assert_eq!(check(&u, "get r1"), Ok(()));
+        assert_eq!(check(&u, "lpush w1 x"), Ok(()));
+    }
+
+    #[test]
+    fn the_reported_denial_is_the_last_unmatched_argument() {
+        let u = user(&["+mget", "~key", "(+mget ~key ~otherkey)"]);
+        assert_eq!(check(&u, "get key"), Err(Denied::Command));
+        assert_eq!(check(&u, "mget otherkey someotherkey"), Err(Denied::Key(2)));
+        assert_eq!(
+            check(&u, "mget key otherkey someotherkey"),
+            Err(Denied::Key(3))
+        );
+    }
+
+    #[test]
+    fn selectors_are_described_and_cleared() {
+        let mut u = user(&[
+            "on",
+            "-@all",
+            "+get",
+            "~a",
+            "(~b* resetchannels &x -@all +set)",
+        ]);
+        assert_eq!(
+            u.describe(),
+            "on sanitize-payload ~a resetchannels -@all +get (~b* resetchannels &x -@all +set)"
+        );
+        u.apply(b"()").unwrap();
+        assert_eq!(u.selectors.len(), 2);
+        assert_eq!(u.selectors[1].describe(), "resetchannels -@all");
+        u.apply(b"clearselectors").unwrap();
+        assert!(u.selectors.is_empty());
+        assert_eq!(u.describe_keys(), "~a");
+        u.apply(b"(~c)").unwrap();
+        u.apply(b"reset").unwrap();
+        assert!(u.selectors.is_empty());
+    }
+
+    #[test]
+    fn selector_arguments_are_merged() {
+        let args = line("on (~a +get) (%R~b +set) ( ~c ) x");
+        let merged = merge_selector_args(&args).unwrap();
+        let merged: Vec<&[u8]> = merged.iter().map(|c| c.as_ref()).collect();
+        assert_eq!(
+            merged,
+            vec![&b"on"[..], b"(~a +get)", b"(%R~b +set)", b"( ~c )", b"x"]
+        );
+        assert_eq!(merge_selector_args(&line("on (+ping (+del")), Err(1));
+        let mut u = User::new("u");
+        assert_eq!(u.apply(b"(bogus)"), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"(&* &x)"), Err(RuleError::ChannelsAfterAll));
+        assert_eq!(u.apply(b")"), Err(RuleError::Syntax));
+    }
+
+    #[test]
+    fn pattern_shapes_match_like_the_glob_matcher() {
+        let pats: &[&[u8]] = &[
+            b"*", b"key:*", b"k", b"", b"a?c", b"[ab]*", b"x\\*", b"ab**",
+        ];
+        let keys: &[&[u8]] = &[b"", b"k", b"key:", b"key:1", b"abc", b"ab", b"x*", b"ke"];
+        for p in pats {
+            let kp = KeyPattern::new(p, KEY_ALL);
+            for k in keys {
+                assert_eq!(kp.matches(k), glob_match(p, k, false), "{p:?} {k:?}");
+            }
+        }
+        assert_eq!(KeyPattern::new(b"key:*", KEY_ALL).shape, Shape::Prefix);
+        assert_eq!(KeyPattern::new(b"key", KEY_ALL).shape, Shape::Exact);
+    }
+
+    #[test]
+    fn channels_narrowed_across_selectors() {
+        let old = user(&["resetchannels", "&a", "(&b)"]);
+        let same = user(&["resetchannels", "&b", "(&a)"]);
+        let less = user(&["resetchannels", "&a"]);
+        let all = user(&["resetchannels", "(&*)"]);
+        assert!(!User::channels_narrowed(&old, &same));
+        assert!(User::channels_narrowed(&old, &less));
+        assert!(!User::channels_narrowed(&old, &all));
+        assert!(User::channels_narrowed(&all, &old));
     }
 
     #[test]

@@ -127,6 +127,20 @@ pub fn permit(
     })
 }
 
+/// Whether `client`'s user may run this line with read access to every key: what
+/// SORT's BY and GET patterns need, since they reach keys the line does not name
+/// (Valkey's `ACLUserCheckCmdWithUnrestrictedKeyAccess` with CMD_KEY_ACCESS).
+pub fn may_read_all_keys(client: &mut Client, cmd: &'static Command, args: &[&[u8]]) -> bool {
+    if client.origin == Origin::Aof {
+        return true;
+    }
+    let name = client.info.user.lock();
+    match client.acl.user(&name) {
+        Some(u) => u.unrestricted() || u.check_with_all_keys(cmd, args, model::KEY_READ),
+        None => false,
+    }
+}
+
 fn log_event(
     srv: &Server,
     client: &Client,
@@ -139,7 +153,7 @@ fn log_event(
     // the client line names the command the client is running: EXEC for what it
     // runs, the command itself otherwise
     let running = match client.origin {
-        Origin::Exec => table::lookup(b"exec").map(|c| (c, &[][..])),
+        Origin::Exec => table::lookup_original(b"exec").map(|c| (c, &[][..])),
         _ => running,
     };
     let mut info = String::new();
@@ -230,10 +244,7 @@ fn kill_clients_of(ctx: &mut Ctx, name: &str, only_pubsub: bool) {
 
 /// Channel permissions the new rules no longer grant.
 fn channels_narrowed(old: &User, new: &User) -> bool {
-    if new.all_channels {
-        return false;
-    }
-    old.all_channels || old.channels.iter().any(|c| !new.channels.contains(c))
+    User::channels_narrowed(old, new)
 }
 
 // ---------------------------------------------------------------- ACL subcommands
@@ -248,13 +259,7 @@ fn acl_setuser(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let name = lossy(name);
     let (old, new) = model::store()
         .set_user(&name, &args[3..])
-        .map_err(|(i, e)| {
-            CmdError::err(format!(
-                "Error in ACL SETUSER modifier '{}': {}",
-                lossy(args[3 + i]),
-                e.text()
-            ))
-        })?;
+        .map_err(CmdError::err)?;
     if name == "default" {
         sync_default(ctx.srv);
     }
@@ -302,24 +307,25 @@ fn acl_getuser(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     for p in &u.passwords {
         out.bulk_str(p);
     }
-    out.bulk(b"commands");
-    out.bulk_str(&u.describe_commands());
-    out.bulk(b"keys");
-    out.bulk_str(&u.describe_keys());
-    out.bulk(b"channels");
-    let ch = if u.all_channels {
-        "&*".to_string()
-    } else {
-        u.channels
-            .iter()
-            .map(|c| format!("&{}", lossy(c)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    out.bulk_str(&ch);
+    // the root selector at the top level, the others as a list of maps
+    describe_selector(out, &u.root);
     out.bulk(b"selectors");
-    out.array(0);
+    out.array(u.selectors.len());
+    for s in &u.selectors {
+        out.map(3);
+        describe_selector(out, s);
+    }
     Ok(())
+}
+
+/// The commands, keys and channels fields of ACL GETUSER.
+fn describe_selector(out: &mut crate::protocol::Reply, s: &model::Selector) {
+    out.bulk(b"commands");
+    out.bulk_str(&s.describe_commands());
+    out.bulk(b"keys");
+    out.bulk_str(&s.describe_keys());
+    out.bulk(b"channels");
+    out.bulk_str(&s.describe_channel_list());
 }
 
 fn acl_list(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {

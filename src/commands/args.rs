@@ -8,6 +8,14 @@ pub fn int_arg(a: &[u8]) -> Result<i64, CmdError> {
     parse_i64(a).ok_or(CmdError::NotInteger)
 }
 
+/// Parses an `int` argument as Valkey's `getIntFromObjectOrReply`: an integer past the
+/// 32-bit range gets an error of its own.
+pub fn int32_arg(a: &[u8]) -> Result<i32, CmdError> {
+    i32::try_from(int_arg(a)?).map_err(|_| {
+        CmdError::err("value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// Parses a non-negative integer with a custom error.
 pub fn uint_arg(a: &[u8], err: &'static str) -> Result<u64, CmdError> {
     match parse_i64(a) {

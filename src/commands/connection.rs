@@ -269,7 +269,7 @@ pub fn validate_client_name(n: &[u8]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let db = int_arg(args[1])?;
+    let db = super::int32_arg(args[1])?;
     if db < 0 || db as usize >= ctx.srv.keyspace.db_count() {
         return Err(CmdError::err("DB index is out of range"));
     }

@@ -8,7 +8,7 @@
 //! either way, only the work differs (linear in the set's size here).
 
 use super::flags::*;
-use super::{acl, is, parse_f64, parse_i64, CmdError, CmdResult, Command, Ctx};
+use super::{acl, is, parse_i64, CmdError, CmdResult, Command, Ctx};
 use crate::pubsub::class;
 use crate::store::zset::{Limits, ZSet};
 use crate::store::{NewValue, Object, ValueRef};
@@ -138,12 +138,9 @@ fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
 // ---------------------------------------------------------------- arguments
 
 fn lon_lat(a: &[u8], b: &[u8]) -> Result<(f64, f64), CmdError> {
-    let lon = parse_f64(a)
-        .filter(|v| !v.is_nan())
-        .ok_or(CmdError::NotFloat)?;
-    let lat = parse_f64(b)
-        .filter(|v| !v.is_nan())
-        .ok_or(CmdError::NotFloat)?;
+    // getDoubleFromObject: hex floats accepted, out of range (1e400, 1e-400) refused
+    let lon = super::zsets::double_arg(a).ok_or(CmdError::NotFloat)?;
+    let lat = super::zsets::double_arg(b).ok_or(CmdError::NotFloat)?;
     if !(LONG_MIN..=LONG_MAX).contains(&lon) || !(LAT_MIN..=LAT_MAX).contains(&lat) {
         return Err(CmdError::err(format!(
             "invalid longitude,latitude pair {lon:.6},{lat:.6}"
@@ -170,9 +167,7 @@ fn unit(a: &[u8]) -> Result<f64, CmdError> {
 }
 
 fn number(a: &[u8], what: &str) -> Result<f64, CmdError> {
-    parse_f64(a)
-        .filter(|v| !v.is_nan())
-        .ok_or_else(|| CmdError::err(format!("need numeric {what}")))
+    super::zsets::double_arg(a).ok_or_else(|| CmdError::err(format!("need numeric {what}")))
 }
 
 /// Valkey's "human" long double: 17 decimals, trailing zeros dropped.

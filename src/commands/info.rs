@@ -533,13 +533,10 @@ fn server(srv: &Server, o: &mut Out) {
         "availability_zone",
         srv.config.get("availability-zone").unwrap_or_default(),
     );
-    let bind = srv.config.get("bind").unwrap_or_default();
-    let mut l = String::from("name=tcp");
-    for b in bind.split_whitespace() {
-        let _ = write!(l, ",bind={b}");
+    // listener0 (TCP) and listener2 (TLS), those that are open
+    for (k, v) in srv.listeners_info() {
+        o.kv(&k, v);
     }
-    let _ = write!(l, ",port={}", srv.listen_port.load(Relaxed));
-    o.kv("listener0", l);
 }
 
 fn clients(srv: &Server, o: &mut Out) {

@@ -3,7 +3,7 @@
 
 use super::flags::*;
 use super::spec::container;
-use super::{acl, glob_match, int_arg, is, lossy, CmdError, CmdResult, Command, Ctx};
+use super::{acl, glob_match, int32_arg, int_arg, is, lossy, CmdError, CmdResult, Command, Ctx};
 use crate::protocol::decode::parse_i64;
 use crate::pubsub::class;
 use crate::store::dump::{self, DumpError};
@@ -147,10 +147,7 @@ fn peek_live<'s>(shard: &'s mut Shard, key: &[u8], now: i64) -> Option<&'s Node>
 /// A database number argument: an integer within 32 bits, then within the configured
 /// number of databases.
 fn db_arg(ctx: &Ctx, a: &[u8]) -> Result<usize, CmdError> {
-    let n = int_arg(a)?;
-    if i32::try_from(n).is_err() {
-        return Err(CmdError::NotInteger);
-    }
+    let n = int32_arg(a)?;
     if n < 0 || n as usize >= ctx.srv.keyspace.db_count() {
         return Err(CmdError::err(DB_RANGE));
     }

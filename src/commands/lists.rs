@@ -321,7 +321,7 @@ fn push_into(
         l.push(end, e);
     }
     let len = l.len();
-    shard.set(key, NewValue::Obj(Object::List(l)), None, now);
+    shard.set(key, NewValue::Obj(Object::list(l)), None, now);
     Ok(Some(len))
 }
 
@@ -665,6 +665,12 @@ fn linsert(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 fn lrem(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let count = int_arg(args[2])?;
+    // read in -LONG_MAX..LONG_MAX, as Valkey's getRangeLongFromObjectOrReply
+    if count == i64::MIN {
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
     let (now, fill) = (ctx.now, fill(ctx));
     let key = args[1];
     let mut shard = ctx.db().lock(key);

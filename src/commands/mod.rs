@@ -192,9 +192,6 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     if crate::store::evict::maxmemory() != 0 && client.origin == crate::server::Origin::Client {
         if let Some(e) = crate::store::evict::refuse(srv, client, cmd) {
             reject(srv, client, cmd, out, e);
-            if cmd.name == "exec" {
-                transactions::reset(srv, client);
-            }
             return;
         }
     }
@@ -209,13 +206,7 @@ pub fn dispatch(srv: &Server, client: &mut Client, out: &mut Reply, args: &[&[u8
     // is doomed rather than run once the script is gone
     if !client.nested() {
         if let Some(e) = crate::scripting::busy_now(srv, cmd) {
-            if cmd.name == "exec" {
-                let msg = format!("EXECABORT Transaction discarded because of: {e}");
-                reject(srv, client, cmd, out, &msg);
-                transactions::reset(srv, client);
-            } else {
-                reject(srv, client, cmd, out, e);
-            }
+            reject(srv, client, cmd, out, e);
             return;
         }
     }
@@ -357,10 +348,24 @@ pub fn keys_of(cmd: &'static Command, args: &[&[u8]]) -> Vec<usize> {
 
 /// Refuses a command before it runs; inside MULTI that dooms the transaction.
 fn reject(srv: &Server, client: &mut Client, cmd: &'static Command, out: &mut Reply, msg: &str) {
+    // a refused EXEC discards its transaction and says so (Valkey's execCommandAbort)
+    if cmd.name == "exec" && !msg.starts_with("EXECABORT") {
+        // errors with their own code keep it; plain ERR ones are quoted bare
+        let why = msg.strip_prefix("ERR ").unwrap_or(msg);
+        let msg = format!("EXECABORT Transaction discarded because of: {why}");
+        srv.stats.record_rejected(cmd);
+        srv.stats.error_reply(&msg);
+        out.error(&msg);
+        transactions::reset(srv, client);
+        return;
+    }
     transactions::doom(client);
     srv.stats.record_rejected(cmd);
     srv.stats.error_reply(msg);
     out.error(msg);
+    if cmd.name == "exec" {
+        transactions::reset(srv, client);
+    }
 }
 
 fn arity_ok(arity: i32, argc: usize) -> bool {
@@ -389,7 +394,8 @@ fn resolve_subcommand(cmd: &'static Command, args: &[&[u8]]) -> Result<&'static 
             format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncated(sub, 128),
-                cmd.name.to_ascii_uppercase()
+                // the name the client called it by (a renamed command's new name)
+                lossy(args[0]).to_ascii_uppercase()
             )
             .into(),
         )),

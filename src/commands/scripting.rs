@@ -18,27 +18,27 @@ const SCRIPTING: u64 = acl::SCRIPTING;
 // one line per declaration keeps the table readable
 #[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
-    Command::new("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | EXCLUSIVE, eval)
+    Command::new("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | EXCLUSIVE, eval)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "2.6.0", "Executes a server-side Lua script.", "Depends on the script that is executed."),
-    Command::new("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | EXCLUSIVE, evalsha)
+    Command::new("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | EXCLUSIVE, evalsha)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
-    Command::new("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | EXCLUSIVE, eval_ro)
+    Command::new("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | READONLY | EXCLUSIVE, eval_ro)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "7.0.0", "Executes a read-only server-side Lua script.", "Depends on the script that is executed."),
-    Command::new("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | EXCLUSIVE, evalsha_ro)
+    Command::new("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | READONLY | EXCLUSIVE, evalsha_ro)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
-    Command::new("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE | EXCLUSIVE, fcall)
+    Command::new("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | EXCLUSIVE, fcall)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "7.0.0", "Invokes a function.", "Depends on the function that is executed."),
-    Command::new("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY | EXCLUSIVE, fcall_ro)
+    Command::new("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS | STALE | READONLY | EXCLUSIVE, fcall_ro)
         .numkeys(2)
         .acl(SCRIPTING)
         .doc("scripting", "7.0.0", "Invokes a read-only function.", "Depends on the function that is executed."),

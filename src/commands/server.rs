@@ -276,7 +276,7 @@ fn reply_command_info(out: &mut Reply, c: &'static Command) {
 }
 
 fn command_all(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    let cmds = table::commands();
+    let cmds = table::listed();
     ctx.out.array(cmds.len());
     for c in cmds {
         reply_command_info(ctx.out, c);
@@ -285,7 +285,7 @@ fn command_all(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
 }
 
 fn command_count(ctx: &mut Ctx, _: &[&[u8]]) -> CmdResult {
-    ctx.out.int(table::commands().len() as i64);
+    ctx.out.int(table::listed().len() as i64);
     Ok(())
 }
 
@@ -309,7 +309,7 @@ fn command_info(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     for name in &args[2..] {
         match find_full(name) {
             Some(c) => reply_command_info(ctx.out, c),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -338,7 +338,7 @@ fn reply_docs(out: &mut Reply, c: &'static Command) {
 
 fn command_docs(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let found: Vec<&'static Command> = if args.len() == 2 {
-        table::commands().to_vec()
+        table::listed().to_vec()
     } else {
         args[2..].iter().filter_map(|n| find_full(n)).collect()
     };
@@ -352,7 +352,7 @@ fn command_docs(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
 
 fn command_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
     let mut names: Vec<String> = Vec::new();
-    for c in table::commands() {
+    for c in table::listed() {
         names.push(c.name.to_string());
         for s in c.subcommands {
             names.push(table::full_name(s));
@@ -373,8 +373,16 @@ fn command_list(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
                 names.clear();
                 return reply_names(ctx, &names);
             };
-            names
-                .retain(|n| find_full(n.as_bytes()).is_some_and(|c| c.acl_categories() & bit != 0));
+            // by their own names: a renamed command is listed under its own name
+            names.retain(|n| {
+                let (top, sub) = n.split_once('|').unwrap_or((n, ""));
+                table::lookup_original(top.as_bytes())
+                    .and_then(|c| match sub {
+                        "" => Some(c),
+                        _ => c.subcommands.iter().find(|s| s.name == sub),
+                    })
+                    .is_some_and(|c| c.acl_categories() & bit != 0)
+            });
         } else if is(args[3], "module") {
             names.clear();
         } else {
@@ -412,7 +420,8 @@ fn getkeys_of(args: &[&[u8]]) -> Result<(&'static Command, Vec<usize>), CmdError
         ));
     }
     let keys = super::keys_of(cmd, args);
-    if keys.is_empty() {
+    // EVAL "..." 0 names no key, and may not (Valkey answers an empty list)
+    if keys.is_empty() && !cmd.has(flags::NO_MANDATORY_KEYS) {
         return Err(CmdError::err("The command has no key arguments"));
     }
     Ok((cmd, keys))

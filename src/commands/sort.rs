@@ -6,7 +6,7 @@
 //! lock each looked-up key's shard alone, so no two shard locks are ever held at once.
 
 use super::flags::*;
-use super::{acl, is, parse_f64, parse_i64, CmdError, CmdResult, Command, Ctx};
+use super::{acl, acl_family, is, parse_f64, parse_i64, CmdError, CmdResult, Command, Ctx};
 use crate::store::list::{End, List};
 use crate::store::set::Elem;
 use crate::store::{NewValue, Object, ValueRef};
@@ -68,7 +68,13 @@ struct Options<'a> {
     gets: Vec<&'a [u8]>,
 }
 
-fn parse<'a>(args: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, CmdError> {
+/// `full_key_access`: whether the user may read every key, which BY with a pattern
+/// and GET need since they reach keys the line does not name.
+fn parse<'a>(
+    args: &[&'a [u8]],
+    readonly: bool,
+    full_key_access: bool,
+) -> Result<Options<'a>, CmdError> {
     let mut o = Options {
         desc: false,
         alpha: false,
@@ -101,10 +107,19 @@ fn parse<'a>(args: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, CmdError>
             // a pattern without '*' names one key for every element: nothing to sort by
             if !p.contains(&b'*') {
                 o.dontsort = true;
+            } else if !full_key_access {
+                return Err(CmdError::err(
+                    "BY option of SORT denied due to insufficient ACL permissions.",
+                ));
             }
             o.by = Some(p);
             i += 1;
         } else if is(a, "get") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::err(
+                    "GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.gets.push(args[i + 1]);
             i += 1;
         } else {
@@ -190,7 +205,9 @@ struct Item {
 }
 
 fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
-    let mut o = parse(args, readonly)?;
+    let patterns = args[2..].iter().any(|a| is(a, "by") || is(a, "get"));
+    let full = !patterns || acl_family::may_read_all_keys(ctx.client, ctx.cmd, args);
+    let mut o = parse(args, readonly, full)?;
     let loaded = load(ctx, args[1])?;
     let (elems, kind) = loaded.unwrap_or((Vec::new(), Kind::List));
     // a set has no order of its own: stored or scripted results must not depend on it
@@ -332,7 +349,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) -> CmdResult {
                     for v in &values {
                         l.push(End::Tail, v);
                     }
-                    shard.set(dst, NewValue::Obj(Object::List(l)), None, ctx.now);
+                    shard.set(dst, NewValue::Obj(Object::list(l)), None, ctx.now);
                     true
                 } else {
                     shard.delete(dst, ctx.now).is_some()

@@ -420,7 +420,7 @@ fn strtod(a: &[u8]) -> Option<(f64, bool)> {
 
 /// A hexadecimal float body after "0x": digits, an optional fraction and an optional
 /// binary exponent ("p" followed by a signed decimal).
-fn parse_hex(h: &str) -> Option<(f64, bool)> {
+pub(crate) fn parse_hex(h: &str) -> Option<(f64, bool)> {
     let (mant, exp) = match h.split_once('p') {
         Some((m, e)) => (m, Some(e)),
         None => (h, None),
@@ -460,7 +460,7 @@ fn parse_hex(h: &str) -> Option<(f64, bool)> {
 
 /// A double argument as Valkey's `getDoubleFromObject` reads it: no leading space, not
 /// NaN, and not out of range.
-fn double_arg(a: &[u8]) -> Option<f64> {
+pub(crate) fn double_arg(a: &[u8]) -> Option<f64> {
     if a.first().is_some_and(u8::is_ascii_whitespace) {
         return None;
     }
@@ -1609,10 +1609,8 @@ fn parse_int(a: &[u8]) -> Option<i64> {
 // ZSCAN
 
 fn zscan(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
-    let cursor = std::str::from_utf8(args[2])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor =
+        super::keys::parse_cursor(args[2]).ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
     let mut shard = ctx.db().lock(args[1]);
     let Some(z) = read_zset(&mut shard, args[1], ctx.now)? else {
         ctx.out.array(2);

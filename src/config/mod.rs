@@ -93,28 +93,29 @@ impl Directive {
 }
 
 /// Parses "100", "1k", "1kb", "5mb", "2gb" (k = 1000, kb = 1024) like Valkey's
-/// `memtoull`; negative values are accepted for the few directives that allow them.
+/// `memtoull`; values past i64 come out negative, as in Valkey's signed directives.
 pub fn parse_memory(v: &str) -> Option<i64> {
-    let l = v.to_ascii_lowercase();
-    let (num, mul): (&str, i64) = if let Some(n) = l.strip_suffix("gb") {
-        (n, 1 << 30)
-    } else if let Some(n) = l.strip_suffix("mb") {
-        (n, 1 << 20)
-    } else if let Some(n) = l.strip_suffix("kb") {
-        (n, 1 << 10)
-    } else if let Some(n) = l.strip_suffix('g') {
-        (n, 1_000_000_000)
-    } else if let Some(n) = l.strip_suffix('m') {
-        (n, 1_000_000)
-    } else if let Some(n) = l.strip_suffix('k') {
-        (n, 1000)
-    } else if let Some(n) = l.strip_suffix('b') {
-        (n, 1)
-    } else {
-        (l.as_str(), 1)
+    // Valkey's memtoull: decimal digits (none reads as 0, leading zeros are fine), then
+    // an optional unit; no sign, no spaces
+    let (num, unit) = v.split_at(v.bytes().take_while(u8::is_ascii_digit).count());
+    let mul: i64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => return None,
     };
-    let n = parse_i64(num.as_bytes())?;
-    n.checked_mul(mul)
+    // strtoull saturates, the multiplication wraps, and the result is read as a signed
+    // value: what lies past i64 comes out negative, and fails the range checks with
+    // Valkey's texts
+    let n: u64 = match num {
+        "" => 0,
+        digits => digits.parse().unwrap_or(u64::MAX),
+    };
+    Some(n.wrapping_mul(mul as u64) as i64)
 }
 
 /// Directives read on hot paths, kept as atomics.
@@ -142,6 +143,13 @@ pub struct Hot {
     pub pubsub_obuf_hard: AtomicUsize,
     pub pubsub_obuf_soft: AtomicUsize,
     pub pubsub_obuf_soft_secs: AtomicI64,
+    /// The `normal` class: hard and soft bytes, soft seconds (0 0 0 = no limit).
+    pub normal_obuf_hard: AtomicUsize,
+    pub normal_obuf_soft: AtomicUsize,
+    pub normal_obuf_soft_secs: AtomicI64,
+    /// `busy-reply-threshold` and `min-replicas-to-write`, read by every script run.
+    pub busy_reply_threshold: AtomicI64,
+    pub min_replicas_to_write: AtomicI64,
 }
 
 /// The collection encoding thresholds (`hash-max-listpack-entries`...).
@@ -161,9 +169,18 @@ pub struct EncodingKnobs {
 /// refuses the change.
 pub type ListenHook = Box<dyn Fn(&str, u16) -> Result<(), String> + Send + Sync>;
 
+/// Prepares a CONFIG SET of `tls-*` directives: given the value every directive is
+/// about to have, builds the new TLS context (and binds a new tls-port) or refuses
+/// with an error text; the returned closure installs it once the whole CONFIG SET is
+/// known to succeed, so a refused change leaves the old context in force.
+pub type TlsHook =
+    Box<dyn Fn(&dyn Fn(&str) -> String) -> Result<Box<dyn FnOnce() + Send>, String> + Send + Sync>;
+
 pub struct Config {
     /// Installed by the server once it listens.
     pub listen_hook: RwLock<Option<ListenHook>>,
+    /// Installed by the server once it listens.
+    pub tls_hook: RwLock<Option<TlsHook>>,
     values: RwLock<Vec<String>>,
     index: HashMap<&'static str, usize>,
     pub hot: Hot,
@@ -188,6 +205,7 @@ impl Config {
         }
         let c = Config {
             listen_hook: RwLock::new(None),
+            tls_hook: RwLock::new(None),
             values: RwLock::new(DIRECTIVES.iter().map(|d| d.default.to_string()).collect()),
             index,
             hot: Hot::default(),
@@ -275,6 +293,30 @@ impl Config {
             })?;
             staged.push((i, d, v));
         }
+        // a new TLS context is built (and a new tls-port bound) before anything is
+        // committed, so a bad certificate fails the whole CONFIG SET and nothing changes
+        let mut tls_commit = None;
+        if !startup {
+            if let Some((_, d, _)) = staged.iter().find(|(_, d, _)| d.name.starts_with("tls-")) {
+                if let Some(f) = self.tls_hook.read().as_ref() {
+                    let value = |n: &str| {
+                        staged
+                            .iter()
+                            .find(|(_, d, _)| d.name == n)
+                            .map(|(_, _, v)| v.clone())
+                            .unwrap_or_else(|| self.get(n).unwrap_or_default())
+                    };
+                    let which = if staged.iter().any(|(_, d, _)| d.name == "tls-port") {
+                        "tls-port"
+                    } else {
+                        d.name
+                    };
+                    tls_commit = Some(f(&value).map_err(|e| {
+                        format!("CONFIG SET failed (possibly related to argument '{which}') - {e}")
+                    })?);
+                }
+            }
+        }
         // a new listening address is bound before anything is committed, so a port
         // in use fails the whole CONFIG SET and nothing changes
         if !startup {
@@ -311,6 +353,9 @@ impl Config {
         }
         for (_, d, _) in &staged {
             self.refresh_hot(d.name);
+        }
+        if let Some(commit) = tls_commit {
+            commit();
         }
         // the canonical text of notify-keyspace-events drops `n` next to `A` (as
         // Valkey prints it), but the class stays enabled: take the bits from the input
@@ -367,6 +412,8 @@ impl Config {
             "zset-max-listpack-value" => h.enc.zset_value.store(int(name), Relaxed),
             "hz" => h.hz.store(int(name).clamp(1, 500) as usize, Relaxed),
             "timeout" => h.timeout.store(int(name), Relaxed),
+            "busy-reply-threshold" => h.busy_reply_threshold.store(int(name), Relaxed),
+            "min-replicas-to-write" => h.min_replicas_to_write.store(int(name), Relaxed),
             "requirepass" => {
                 // the default ACL user mirrors requirepass, as in Valkey; new
                 // connections must authenticate unless it is on and nopass
@@ -390,10 +437,14 @@ impl Config {
             )),
             "client-output-buffer-limit" => {
                 let v = self.get(name).unwrap_or_default();
-                let [hard, soft, secs] = crate::pubsub::pubsub_obuf_limits(&v);
+                let [hard, soft, secs] = crate::pubsub::obuf_limits(&v, "pubsub");
                 h.pubsub_obuf_hard.store(hard as usize, Relaxed);
                 h.pubsub_obuf_soft.store(soft as usize, Relaxed);
                 h.pubsub_obuf_soft_secs.store(secs, Relaxed);
+                let [hard, soft, secs] = crate::pubsub::obuf_limits(&v, "normal");
+                h.normal_obuf_hard.store(hard as usize, Relaxed);
+                h.normal_obuf_soft.store(soft as usize, Relaxed);
+                h.normal_obuf_soft_secs.store(secs, Relaxed);
             }
             _ => {}
         }
@@ -439,6 +490,11 @@ impl Config {
         // `user <name> <rules...>` defines an ACL user
         if name.eq_ignore_ascii_case("user") {
             return crate::acl::config_user(&args[1..]);
+        }
+        // `rename-command <name> <new name>` ("" removes it): config file only, not a
+        // directive CONFIG GET/SET know, as in Valkey
+        if name.eq_ignore_ascii_case("rename-command") && args.len() == 3 {
+            return crate::commands::table::rename_command(args[1].as_bytes(), args[2].as_bytes());
         }
         if self.directive(name).is_none() {
             return Err("Bad directive or wrong number of arguments".into());
@@ -599,7 +655,9 @@ pub fn normalize_maxmemory_clients(v: &str) -> Result<String, String> {
     }
     match parse_memory(v) {
         Some(n) if n >= 0 => Ok(n.to_string()),
-        _ => Err("argument must be a memory or percent value".into()),
+        // past i64 it reads as negative, which Valkey takes for a percentage
+        Some(_) => Err("percentage argument must be less or equal to 100".into()),
+        None => Err("argument must be a memory or percent value".into()),
     }
 }
 
@@ -669,6 +727,14 @@ mod tests {
         assert_eq!(parse_memory("1k"), Some(1000));
         assert_eq!(parse_memory("12"), Some(12));
         assert_eq!(parse_memory("x"), None);
+        // as memtoull reads them
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("007MB"), Some(7 << 20));
+        assert_eq!(parse_memory("9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_memory("99999999999999999999999"), Some(-1));
+        for bad in ["-1", "+1", " 1", "1 ", "0x10", "1e3", "1tb", "1.5mb"] {
+            assert_eq!(parse_memory(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! refused otherwise; anything else malformed refuses to start, naming file and offset.
 
 use super::manifest::{self, Entry, Manifest};
-use super::resp::{parse, Parsed};
+use super::resp::{parse_into, Step};
 use super::{aof, paths};
 use crate::protocol::Reply;
 use crate::server::{Client, ClientInfo, Origin, Server};
@@ -27,6 +27,15 @@ impl std::fmt::Display for LoadError {
 }
 
 const CHUNK: usize = 1 << 20;
+
+/// What the loader needs to know of a command's name: MULTI and EXEC delimit a
+/// transaction that must not be half applied.
+#[derive(Clone, Copy)]
+enum Kind {
+    Multi,
+    Exec,
+    Other,
+}
 
 /// Startup: reads the manifest (upgrading an old single-file AOF the way Valkey does)
 /// and loads the files. Returns the manifest to append to.
@@ -196,43 +205,61 @@ fn replay(
     // offset of the MULTI of a transaction whose EXEC was not seen yet
     let mut multi_at: Option<u64> = None;
     let mut last_report = Instant::now();
+    // reused for every record: argument spans, and the last command name seen with
+    // what it is (an AOF is mostly one command after another of the same name, so
+    // the table is searched only when the name changes)
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(16);
+    let mut last_name: Vec<u8> = Vec::new();
+    let mut last_kind = Kind::Other;
     loop {
-        match parse(&buf[pos..]) {
-            Parsed::Command { consumed, spans } => {
+        match parse_into(&buf[pos..], &mut spans) {
+            Step::Command { consumed } => {
                 let rec = &buf[pos..pos + consumed];
-                let args: Vec<&[u8]> = spans.iter().map(|&(s, e)| &rec[s..e]).collect();
+                let args: smallvec::SmallVec<[&[u8]; 8]> =
+                    spans.iter().map(|&(s, e)| &rec[s..e]).collect();
                 let at = base_off + pos as u64;
-                let Some(cmd) = crate::commands::table::lookup(args[0]) else {
-                    return Err(LoadError(format!(
-                        "Error reading the append only file {name} at offset {at}: unknown command '{}'",
-                        String::from_utf8_lossy(args[0])
-                    )));
-                };
-                if cmd.name == "multi" {
-                    multi_at = Some(at);
-                } else if cmd.name == "exec" {
-                    multi_at = None;
+                if args[0] != last_name.as_slice() {
+                    let Some(cmd) = crate::commands::table::lookup(args[0]) else {
+                        return Err(LoadError(format!(
+                            "Error reading the append only file {name} at offset {at}: unknown command '{}'",
+                            String::from_utf8_lossy(args[0])
+                        )));
+                    };
+                    last_kind = match cmd.name {
+                        "multi" => Kind::Multi,
+                        "exec" => Kind::Exec,
+                        _ => Kind::Other,
+                    };
+                    last_name.clear();
+                    last_name.extend_from_slice(args[0]);
+                }
+                match last_kind {
+                    Kind::Multi => multi_at = Some(at),
+                    Kind::Exec => multi_at = None,
+                    Kind::Other => {}
                 }
                 out.clear();
                 crate::commands::dispatch(srv, &mut client, &mut out, &args);
                 // expired keys met while loading are gone; nothing to report
-                let _ = crate::store::take_expired();
+                if crate::store::has_expired() {
+                    let _ = crate::store::take_expired();
+                }
                 commands += 1;
                 pos += consumed;
             }
-            Parsed::Annotation { consumed } => pos += consumed,
-            Parsed::Bad { .. } if base_off == 0 && pos == 0 && buf.starts_with(b"REDIS") => {
+            Step::Annotation { consumed } => pos += consumed,
+            Step::Bad { .. } if base_off == 0 && pos == 0 && buf.starts_with(b"REDIS") => {
                 return Err(LoadError(format!(
                     "The AOF file {name} starts with an RDB preamble, which this server does not read: rewrite it with 'aof-use-rdb-preamble no' (BGREWRITEAOF) on the server that wrote it"
                 )));
             }
-            Parsed::Bad { at, why } => {
+            Step::Bad { at, why } => {
                 return Err(LoadError(format!(
                     "Bad file format reading the append only file {name} at offset {}: {why}. Make a backup of your AOF file, then use valkey-check-aof --fix <filename.manifest>",
                     base_off + (pos + at) as u64
                 )));
             }
-            Parsed::Incomplete => {
+            Step::Incomplete => {
                 if eof {
                     break;
                 }

@@ -8,22 +8,62 @@
 //!
 //! What is logged is each write's *effect*, so a reload is deterministic: relative
 //! expiries become absolute, SPOP becomes SREM, INCRBYFLOAT becomes SET ... KEEPTTL,
-//! keys that expire become DEL (see `propagate`). [`record`] runs inside `dispatch`
-//! while the command still holds the server gate; the records of one top-level command
-//! collect in a thread-local list that [`command_done`] appends to the log buffer
-//! before the gate is released, wrapped in MULTI/EXEC when there are several (EXEC,
-//! scripts), so a reload never applies half of them.
+//! keys that expire become DEL (see `propagate`).
 //!
-//! A writer thread moves the buffer to the file and fsyncs it per `appendfsync`:
-//! `always` acknowledges a write only once its record is on disk (the connection
-//! awaits [`wait_durable`] before sending replies; every fsync covers whatever all
-//! connections appended meanwhile, a group commit), `everysec` fsyncs once a second in
-//! that thread, `no` leaves it to the kernel. No event loop ever waits on the disk
-//! except for `always`, where waiting is the point.
+//! # The write path
 //!
-//! Known limit: a record is appended just after the handler released its shard lock,
-//! not under it, so two threads writing the same key could in theory be logged in the
-//! other order if one is preempted in that window of a few instructions.
+//! [`record`] runs inside `dispatch` while the command still holds the server gate:
+//! it encodes the command's effect (RESP) into a thread-local pending buffer, no lock
+//! taken. When the top-level command is over, [`command_done`] (still under the gate)
+//! moves that buffer, wrapped in MULTI/EXEC when it holds several records (EXEC,
+//! scripts), as one *unit* into this thread's log shard: one of [`LOG_SHARDS`]
+//! buffers, each behind its own mutex, assigned to threads round-robin, so worker
+//! threads never meet on a lock there (the writer takes each one only to swap it out).
+//! Every unit gets a sequence number from one atomic counter when it is appended.
+//!
+//! The units reach the file in batches, in sequence order, whoever writes them (all
+//! shards are swapped out at once and merged by sequence number, the SELECTs a merged
+//! order needs put in between):
+//! - `everysec` and `no`: before a connection sends replies to writes, it yields once
+//!   to its runtime, so every other connection ready on that thread runs its batch
+//!   first (the equivalent of Valkey's write of `aof_buf` in beforeSleep: one write per
+//!   event-loop pass, not per connection); the first of them to resume writes what all
+//!   threads have buffered with one `write`, the others find their units written and
+//!   reply at once. An acknowledged write is therefore in the kernel, and a crash of
+//!   the process loses none of them. The writer thread fsyncs once a second (outside
+//!   the I/O lock, so nobody waits for the disk), and every 100 ms writes whatever no
+//!   connection is waiting for (active expiry's DELs, ...) or a shard grown large.
+//! - `always`: after the same yield, the connection wakes the writer thread and waits
+//!   until its units are written *and* fsynced; one fsync covers every connection
+//!   waiting meanwhile (group commit).
+//!
+//! No event loop ever waits on the disk except under `always`, where waiting is the
+//! point.
+//!
+//! # Why the log has writes in the order they were applied
+//!
+//! Reloading must give the same data, so two records that touch the same key must be
+//! in the file in the order their commands ran. Three things give that:
+//! 1. Sequence numbers follow the order of appends, and the writer's batches are
+//!    *consistent cuts*: it holds every shard's lock at once while it takes them, and
+//!    a unit takes its number while holding its shard's lock, so a batch holds every
+//!    unit numbered below its bound and none above; sorting a batch by number and
+//!    writing batches in turn (under the I/O lock) gives the file in append order.
+//! 2. Appends to the same key happen in apply order: a write command takes the order
+//!    lock of each of its keys' store shards ([`order`]) before it runs and keeps it
+//!    until its unit is appended, so a second write to the key can be applied only
+//!    after the first one's unit has its number. A write that names no key (FLUSHALL)
+//!    takes all of them. EXEC and scripts hold the server gate exclusively: no other
+//!    command runs between their first write and their unit's append, so their
+//!    records stay contiguous and ordered against everything else. A key that expires
+//!    or is evicted gets its DEL appended while its store shard is still locked, so
+//!    the DEL precedes any later write to the key.
+//! 3. Records of different keys commute, so how units of unrelated commands interleave
+//!    across threads does not change what a reload gives.
+//!
+//! A rewrite's commit (see `rewrite`) swaps the file while holding every shard lock
+//! and bumps an epoch: units of commands that ran before, should any reach a shard
+//! late, are part of the new BASE already and are dropped.
 
 pub mod commands;
 mod load;
@@ -51,8 +91,18 @@ const FSYNC_NO: u8 = 0;
 const FSYNC_EVERYSEC: u8 = 1;
 const FSYNC_ALWAYS: u8 = 2;
 
-/// One command as logged: its database and arguments.
-type Entry = (usize, Vec<Vec<u8>>);
+/// Log shards: a thread appends to one of them, picked round-robin the first time it
+/// logs, so the worker runtimes (one per CPU) each have their own.
+pub const LOG_SHARDS: usize = 16;
+
+/// A shard holding more than this asks the writer thread to write it out.
+const SHARD_KICK: usize = 1 << 20;
+
+/// The writer thread's period when nobody asks it for anything.
+const WRITER_TICK: Duration = Duration::from_millis(100);
+
+const MULTI: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+const EXEC: &[u8] = b"*1\r\n$4\r\nEXEC\r\n";
 
 /// Keys changed while a rewrite runs: their final state is appended to the new BASE
 /// when the rewrite commits (see `rewrite`).
@@ -63,16 +113,61 @@ pub(crate) struct Touched {
     pub dbs: HashSet<usize>,
 }
 
+/// One unit in a shard: the records of one top-level command (or one DEL), which a
+/// reload must apply whole and in `seq` order against other threads' units.
+struct Unit {
+    seq: u64,
+    start: usize,
+    end: usize,
+    /// Database of its first record (the writer puts a SELECT before the unit when the
+    /// file is elsewhere); SELECTs between its records are in the bytes.
+    db_first: u32,
+    /// Database its last record ran in: where the file is after it.
+    db_last: u32,
+}
+
+/// Units appended to one shard and not yet taken by a writer.
+#[derive(Default)]
+struct Chunk {
+    data: Vec<u8>,
+    units: Vec<Unit>,
+}
+
+impl Chunk {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.units.clear();
+        // a burst must not keep its memory for good
+        if self.data.capacity() > 4 * SHARD_KICK {
+            self.data = Vec::new();
+            self.units = Vec::new();
+        }
+    }
+}
+
+/// One log shard, on its own cache lines.
+#[repr(align(128))]
+#[derive(Default)]
+struct LogShard {
+    chunk: Mutex<Chunk>,
+    /// `chunk.data.len()`, readable without the lock (INFO, used-memory).
+    len: std::sync::atomic::AtomicUsize,
+}
+
 pub(crate) struct State {
-    /// Records not yet handed to the writer thread.
-    pub buf: Vec<u8>,
+    /// Units taken from the shards, serialized in order and not yet written (a failed
+    /// write leaves them here, in front of what comes next, for the retry).
+    pub out: Vec<u8>,
+    /// Chunks swapped out of the shards by the last cut, kept for their capacity.
+    spare: Vec<Chunk>,
     /// The INCR file being appended to; None while logging waits for the rewrite that
     /// starts it (CONFIG SET appendonly yes).
     pub file: Option<Arc<File>>,
     /// Bytes of `file` known good on disk, to cut a partial write after an error.
     pub file_len: u64,
     pub manifest: manifest::Manifest,
-    /// Database the last record in `file` ran in (SELECT is written when it changes).
+    /// Database the last record in `out` (or else `file`) ran in: a SELECT is written
+    /// when the next unit starts elsewhere.
     pub last_db: Option<usize>,
     /// Last `#TS:` annotation written (aof-timestamp-enabled).
     pub last_ts: i64,
@@ -92,20 +187,26 @@ pub(crate) struct RewriteStats {
 pub struct Aof {
     /// Logging: records are taken.
     on: AtomicBool,
+    /// There is a file to log to (changed with every shard locked): units are kept.
+    has_file: AtomicBool,
     /// Bumped when a rewrite commits: records of commands that ran before are already
-    /// in the new BASE and are dropped if they reach the buffer late.
+    /// in the new BASE and are dropped if they reach a shard late.
     epoch: AtomicU64,
+    shards: Box<[LogShard]>,
+    /// The next unit's sequence number (the first is 1).
+    next_seq: AtomicU64,
     pub(crate) st: Mutex<State>,
+    /// Set (and `wake` notified) to have the writer thread run now.
+    kick: Mutex<bool>,
     wake: Condvar,
-    /// Held by whoever writes files, so a rewrite's switch of INCR file and the writer
-    /// thread never interleave.
+    /// Held by whoever writes files, so a rewrite's switch of INCR file and the writers
+    /// never interleave, and batches reach the file in the order they were cut.
     pub(crate) io: Mutex<()>,
-    /// Logical bytes appended to the buffer since start, across files.
-    appended: AtomicU64,
-    /// Logical bytes known fsynced (or, when not fsyncing, written).
-    synced: AtomicU64,
-    /// Logical bytes handed to the kernel.
+    /// Every unit numbered up to this is in the kernel.
     written: AtomicU64,
+    /// Every unit numbered up to this is as durable as `appendfsync` promises (fsynced
+    /// under `always`).
+    synced: AtomicU64,
     /// Bytes were written since the last fsync.
     unsynced: AtomicBool,
     durable: tokio::sync::Notify,
@@ -124,7 +225,7 @@ pub struct Aof {
     pub(crate) current_size: AtomicU64,
     pub(crate) base_size: AtomicU64,
     last_fsync_ms: AtomicI64,
-    /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer waits before each write.
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds a writer waits before each write.
     flush_sleep_us: AtomicI64,
     writer: OnceLock<()>,
     srv: OnceLock<Arc<Server>>,
@@ -132,20 +233,24 @@ pub struct Aof {
 
 static AOF: LazyLock<Aof> = LazyLock::new(|| Aof {
     on: AtomicBool::new(false),
+    has_file: AtomicBool::new(false),
     epoch: AtomicU64::new(0),
+    shards: (0..LOG_SHARDS).map(|_| LogShard::default()).collect(),
+    next_seq: AtomicU64::new(1),
     st: Mutex::new(State {
-        buf: Vec::new(),
+        out: Vec::new(),
+        spare: (0..LOG_SHARDS).map(|_| Chunk::default()).collect(),
         file: None,
         file_len: 0,
         manifest: Default::default(),
         last_db: None,
         last_ts: 0,
     }),
+    kick: Mutex::new(false),
     wake: Condvar::new(),
     io: Mutex::new(()),
-    appended: AtomicU64::new(0),
-    synced: AtomicU64::new(0),
     written: AtomicU64::new(0),
+    synced: AtomicU64::new(0),
     unsynced: AtomicBool::new(false),
     durable: tokio::sync::Notify::new(),
     write_ok: AtomicBool::new(true),
@@ -175,14 +280,64 @@ pub fn aof() -> &'static Aof {
     &AOF
 }
 
+/// The records of the top-level command running on this thread, encoded as they will
+/// be logged.
+struct Pending {
+    buf: Vec<u8>,
+    records: usize,
+    db_first: usize,
+    db_cur: usize,
+    epoch: u64,
+}
+
+impl Pending {
+    fn add<A: AsRef<[u8]>>(&mut self, epoch: u64, db: usize, args: &[A]) {
+        if self.records > 0 && self.epoch != epoch {
+            // a rewrite committed in between: what came before is in its BASE
+            self.buf.clear();
+            self.records = 0;
+        }
+        if self.records == 0 {
+            self.db_first = db;
+            self.db_cur = db;
+            self.epoch = epoch;
+        } else if db != self.db_cur {
+            resp::encode(
+                &mut self.buf,
+                &[&b"SELECT"[..], itoa::Buffer::new().format(db).as_bytes()],
+            );
+            self.db_cur = db;
+        }
+        resp::encode(&mut self.buf, args);
+        self.records += 1;
+    }
+}
+
 thread_local! {
-    /// Records of the top-level request running on this thread: (epoch, entry).
-    static PENDING: RefCell<Vec<(u64, Entry)>> = const { RefCell::new(Vec::new()) };
-    /// Highest log offset this thread's requests appended: replies written after it
-    /// wait for it to be durable under `appendfsync always`.
+    static PENDING: RefCell<Pending> = const {
+        RefCell::new(Pending { buf: Vec::new(), records: 0, db_first: 0, db_cur: 0, epoch: 0 })
+    };
+    /// Highest sequence number this thread's requests appended: replies written after
+    /// it wait for it to be written (fsynced under `appendfsync always`).
     static WAIT_FOR: Cell<u64> = const { Cell::new(0) };
+    /// This thread's log shard (usize::MAX until it first logs).
+    static MY_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
     /// This thread is replaying the AOF.
     static REPLAYING: Cell<bool> = const { Cell::new(false) };
+}
+
+static NEXT_SHARD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn my_shard() -> usize {
+    MY_SHARD.with(|s| {
+        let v = s.get();
+        if v < LOG_SHARDS {
+            return v;
+        }
+        let v = NEXT_SHARD.fetch_add(1, Relaxed) % LOG_SHARDS;
+        s.set(v);
+        v
+    })
 }
 
 /// The AOF directory (relative to `dir`, the working directory) and file prefix.
@@ -206,6 +361,10 @@ fn policy_of(srv: &Server) -> u8 {
     }
 }
 
+/// Every shard's lock, taken in index order (the only order they are ever taken in
+/// together, so two holders cannot deadlock).
+type AllShards<'a> = [parking_lot::MutexGuard<'a, Chunk>; LOG_SHARDS];
+
 impl Aof {
     pub fn enabled(&self) -> bool {
         self.on.load(Relaxed)
@@ -219,43 +378,114 @@ impl Aof {
             .store(srv.config.get_bool("no-appendfsync-on-rewrite"), Relaxed);
     }
 
-    /// Appends entries as one unit: SELECT where the database changes, MULTI/EXEC
-    /// around several. Called with the state locked.
-    fn append_locked(&self, st: &mut State, entries: &[Entry]) {
-        if st.file.is_none() || entries.is_empty() {
+    fn lock_all(&self) -> AllShards<'_> {
+        std::array::from_fn(|i| self.shards[i].chunk.lock())
+    }
+
+    /// Has the writer thread run now.
+    fn kick(&self) {
+        *self.kick.lock() = true;
+        self.wake.notify_one();
+    }
+
+    /// Appends one unit, the concatenation of `parts`, to this thread's shard. `epoch`
+    /// is the one its records were taken in (None: a DEL appended as it happens).
+    fn push_unit(&self, epoch: Option<u64>, db_first: usize, db_last: usize, parts: &[&[u8]]) {
+        let sh = &self.shards[my_shard()];
+        let mut c = sh.chunk.lock();
+        if !self.has_file.load(SeqCst) || epoch.is_some_and(|e| e != self.epoch.load(SeqCst)) {
             return;
         }
-        let before = st.buf.len();
+        let start = c.data.len();
+        for p in parts {
+            c.data.extend_from_slice(p);
+        }
+        let end = c.data.len();
+        // numbered under the shard lock: see "consistent cuts" in the module docs
+        let seq = self.next_seq.fetch_add(1, SeqCst);
+        c.units.push(Unit {
+            seq,
+            start,
+            end,
+            db_first: db_first as u32,
+            db_last: db_last as u32,
+        });
+        sh.len.store(end, Relaxed);
+        drop(c);
+        WAIT_FOR.with(|w| w.set(w.get().max(seq)));
+        if end > SHARD_KICK && start <= SHARD_KICK {
+            self.kick();
+        }
+    }
+
+    /// Takes every shard's units at once (a consistent cut) and serializes them in
+    /// sequence order after whatever `st.out` still holds. Returns the highest sequence
+    /// number the cut covers. Called with the I/O lock held.
+    fn cut(&self, st: &mut State) -> u64 {
+        let mut all = self.lock_all();
+        let upto = self.next_seq.load(SeqCst) - 1;
+        let mut busy = 0usize;
+        let mut which = 0usize;
+        for (i, g) in all.iter_mut().enumerate() {
+            if !g.units.is_empty() {
+                std::mem::swap(&mut **g, &mut st.spare[i]);
+                self.shards[i].len.store(0, Relaxed);
+                busy += 1;
+                which = i;
+            }
+        }
+        drop(all);
+        if busy == 0 {
+            return upto;
+        }
         if self.timestamps.load(Relaxed) {
             let now = crate::store::now_ms() / 1000;
             if now != st.last_ts {
                 st.last_ts = now;
-                st.buf
+                st.out
                     .extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
             }
         }
-        let wrap = entries.len() > 1;
-        let select = |st: &mut State, db: usize| {
-            if st.last_db != Some(db) {
-                resp::encode(&mut st.buf, &[&b"SELECT"[..], db.to_string().as_bytes()]);
-                st.last_db = Some(db);
+        let State {
+            out,
+            spare,
+            last_db,
+            ..
+        } = st;
+        let mut emit = |c: &Chunk, u: &Unit| {
+            if *last_db != Some(u.db_first as usize) {
+                resp::encode(
+                    out,
+                    &[
+                        &b"SELECT"[..],
+                        itoa::Buffer::new().format(u.db_first).as_bytes(),
+                    ],
+                );
             }
+            out.extend_from_slice(&c.data[u.start..u.end]);
+            *last_db = Some(u.db_last as usize);
         };
-        select(st, entries[0].0);
-        if wrap {
-            resp::encode(&mut st.buf, &[&b"MULTI"[..]]);
+        if busy == 1 {
+            // one thread logged (always so with one worker): its units are in order
+            let c = &spare[which];
+            for u in &c.units {
+                emit(c, u);
+            }
+        } else {
+            let mut order: Vec<(u64, usize, usize)> = Vec::new();
+            for (i, c) in spare.iter().enumerate() {
+                order.extend(c.units.iter().enumerate().map(|(j, u)| (u.seq, i, j)));
+            }
+            order.sort_unstable();
+            for (_, i, j) in order {
+                let c = &spare[i];
+                emit(c, &c.units[j]);
+            }
         }
-        for (db, args) in entries {
-            select(st, *db);
-            resp::encode(&mut st.buf, args);
+        for c in spare.iter_mut() {
+            c.clear();
         }
-        if wrap {
-            resp::encode(&mut st.buf, &[&b"EXEC"[..]]);
-        }
-        let n = (st.buf.len() - before) as u64;
-        let end = self.appended.fetch_add(n, SeqCst) + n;
-        WAIT_FOR.with(|w| w.set(w.get().max(end)));
-        self.wake.notify_one();
+        upto
     }
 
     /// Writes `data` to `f` whole or cuts the file back to `len` (a partial record
@@ -283,23 +513,12 @@ impl Aof {
         }
     }
 
-    /// Moves the buffer to the file (no fsync). Called by the writer thread and, under
-    /// `everysec`/`no`, by a connection about to reply to a write, so that an
-    /// acknowledged write is at least in the kernel: a crash of the process loses
-    /// nothing acknowledged, as with Valkey. The I/O lock is held only for the write.
-    fn write_pending(&self) -> std::io::Result<()> {
-        let _io = self.io.lock();
-        let (data, file, len, upto) = {
-            let mut st = self.st.lock();
-            let data = std::mem::take(&mut st.buf);
-            (
-                data,
-                st.file.clone(),
-                st.file_len,
-                self.appended.load(SeqCst),
-            )
-        };
-        let Some(f) = file.filter(|_| !data.is_empty()) else {
+    /// Cuts and writes everything buffered to the file (no fsync), with the I/O lock
+    /// held by the caller. On an error the bytes stay in `st.out` for the retry.
+    pub(crate) fn write_locked(&self, st: &mut State) -> std::io::Result<()> {
+        let upto = self.cut(st);
+        let Some(f) = st.file.clone().filter(|_| !st.out.is_empty()) else {
+            st.out.clear();
             self.written.fetch_max(upto, SeqCst);
             return Ok(());
         };
@@ -307,35 +526,40 @@ impl Aof {
         if nap > 0 {
             std::thread::sleep(Duration::from_micros(nap as u64));
         }
-        if let Err(e) = Self::write_file(&f, len, &data) {
+        if let Err(e) = Self::write_file(&f, st.file_len, &st.out) {
             self.note_write_error(&e);
-            // put the batch back in front of what came meanwhile, for the retry
-            let mut st = self.st.lock();
-            let mut back = data;
-            back.extend_from_slice(&st.buf);
-            st.buf = back;
             return Err(e);
         }
-        let mut st = self.st.lock();
-        if st.file.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &f)) {
-            st.file_len = len + data.len() as u64;
+        let n = st.out.len() as u64;
+        st.file_len += n;
+        st.out.clear();
+        if st.out.capacity() > 4 * SHARD_KICK {
+            st.out = Vec::new();
         }
-        drop(st);
-        self.current_size.fetch_add(data.len() as u64, Relaxed);
+        self.current_size.fetch_add(n, Relaxed);
         self.unsynced.store(true, SeqCst);
         self.written.fetch_max(upto, SeqCst);
         Ok(())
     }
 
-    /// The writer thread: buffer -> file, fsync per policy (outside the I/O lock, so
-    /// writers are never held up by a slow fsync), release `always` waiters.
+    /// Moves what every thread buffered to the file (no fsync).
+    fn write_pending(&self) -> std::io::Result<()> {
+        let _io = self.io.lock();
+        let mut st = self.st.lock();
+        self.write_locked(&mut st)
+    }
+
+    /// The writer thread: writes what no connection waits for, fsyncs per policy
+    /// (outside the I/O lock, so writers are never held up by a slow fsync), releases
+    /// `always` waiters.
     fn writer_loop(&'static self) {
         loop {
             {
-                let mut st = self.st.lock();
-                if st.buf.is_empty() {
-                    self.wake.wait_for(&mut st, Duration::from_millis(200));
+                let mut k = self.kick.lock();
+                if !*k {
+                    self.wake.wait_for(&mut k, WRITER_TICK);
                 }
+                *k = false;
             }
             if self.write_pending().is_err() {
                 std::thread::sleep(Duration::from_secs(1));
@@ -406,26 +630,54 @@ impl Aof {
         }
     }
 
-    /// Writes and fsyncs everything buffered (SHUTDOWN, CONFIG SET appendonly no).
+    /// Writes and fsyncs everything buffered (SHUTDOWN, CONFIG SET appendonly no,
+    /// DEBUG RELOAD).
     pub fn flush_sync(&self) -> std::io::Result<()> {
         let _io = self.io.lock();
         let mut st = self.st.lock();
-        let Some(f) = st.file.clone() else {
-            return Ok(());
-        };
-        let data = std::mem::take(&mut st.buf);
-        let len = st.file_len;
-        if let Err(e) = Self::write_file(&f, len, &data) {
-            st.buf = data;
-            return Err(e);
+        self.write_locked(&mut st)?;
+        if let Some(f) = st.file.clone() {
+            f.sync_data()?;
         }
-        st.file_len = len + data.len() as u64;
-        self.current_size.fetch_add(data.len() as u64, Relaxed);
-        f.sync_data()?;
-        self.written.fetch_max(self.appended.load(SeqCst), SeqCst);
-        self.synced.fetch_max(self.appended.load(SeqCst), SeqCst);
+        self.synced.fetch_max(self.written.load(SeqCst), SeqCst);
         self.durable.notify_waiters();
         Ok(())
+    }
+
+    /// Points logging at `file` of `len` bytes (None: logging stops), with every shard
+    /// locked, so no unit is kept or dropped half-way. `discard` drops what the shards
+    /// still hold (logging stops), `new_epoch` makes records of commands that ran
+    /// before stale (a rewrite's BASE has them). The caller holds the I/O lock.
+    pub(crate) fn switch_file(
+        &self,
+        st: &mut State,
+        file: Option<Arc<File>>,
+        len: u64,
+        new_epoch: bool,
+        discard: bool,
+    ) {
+        let mut all = self.lock_all();
+        self.has_file.store(file.is_some(), SeqCst);
+        st.file = file;
+        st.file_len = len;
+        st.last_db = None;
+        // a new file starts with its own timestamp annotation
+        st.last_ts = 0;
+        if new_epoch {
+            self.epoch.fetch_add(1, SeqCst);
+        }
+        if discard {
+            st.out.clear();
+            for (i, g) in all.iter_mut().enumerate() {
+                g.clear();
+                self.shards[i].len.store(0, Relaxed);
+            }
+            let upto = self.next_seq.load(SeqCst) - 1;
+            self.written.fetch_max(upto, SeqCst);
+            self.synced.fetch_max(upto, SeqCst);
+        }
+        drop(all);
+        self.durable.notify_waiters();
     }
 }
 
@@ -436,18 +688,32 @@ pub fn record(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) {
     if !a.on.load(Relaxed) || a.loading.load(Relaxed) {
         return;
     }
-    let Some(cmds) = propagate::effect(ctx, args, reply_start) else {
+    let Some(eff) = propagate::effect(ctx, args, reply_start) else {
         return;
     };
     let db = ctx.client.db;
     if a.rewriting.load(SeqCst) {
-        propagate::touch(&mut a.touched.lock(), db, &cmds);
+        let mut t = a.touched.lock();
+        match &eff {
+            propagate::Effect::Same => propagate::touch(&mut t, db, args),
+            propagate::Effect::Cmds(cmds) => {
+                for c in cmds {
+                    let refs: Vec<&[u8]> = c.iter().map(|x| x.as_slice()).collect();
+                    propagate::touch(&mut t, db, &refs);
+                }
+            }
+        }
     }
     let epoch = a.epoch.load(SeqCst);
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
-        for c in cmds {
-            p.push((epoch, (db, c)));
+        match &eff {
+            propagate::Effect::Same => p.add(epoch, db, args),
+            propagate::Effect::Cmds(cmds) => {
+                for c in cmds {
+                    p.add(epoch, db, c);
+                }
+            }
         }
     });
 }
@@ -455,9 +721,6 @@ pub fn record(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) {
 /// A top-level command is done (its gate still held): what it logged is appended
 /// now, after the DELs of keys it found expired, which precede it in the log.
 pub fn command_done(_srv: &Server) {
-    if PENDING.with(|p| p.borrow().is_empty()) {
-        return;
-    }
     flush_pending();
 }
 
@@ -471,19 +734,29 @@ pub fn is_unit(client: &crate::server::Client) -> bool {
 static ORDER: LazyLock<Box<[Mutex<()>]>> =
     LazyLock::new(|| (0..crate::store::SHARDS).map(|_| Mutex::new(())).collect());
 
-/// Held from before a write command runs until its records are in the log buffer.
-pub struct OrderGuard(#[allow(dead_code)] Vec<parking_lot::MutexGuard<'static, ()>>);
+/// Held from before a write command runs until its records are in its log shard.
+pub struct OrderGuard(
+    #[allow(dead_code)] smallvec::SmallVec<[parking_lot::MutexGuard<'static, ()>; 2]>,
+);
 
 /// With the AOF on, a write command takes the order locks of its keys' shards (all of
 /// them for a write naming no key, FLUSHALL say), so two writes to one key are logged
-/// in the order they were applied. Commands EXEC or a script runs need none: those
-/// hold the server gate exclusively.
+/// in the order they were applied (see the module docs). Commands EXEC or a script
+/// runs need none: those hold the server gate exclusively.
 pub fn order(ctx: &Ctx, args: &[&[u8]]) -> Option<OrderGuard> {
     let a = aof();
     if !a.on.load(Relaxed) || !ctx.cmd.has(crate::commands::flags::WRITE) || !is_unit(ctx.client) {
         return None;
     }
-    let pos = ctx.cmd.key_positions_in(args);
+    let c = ctx.cmd;
+    if c.first_key > 0 && c.last_key == c.first_key && c.numkeys_at == 0 && c.more_keys.is_none() {
+        // one key (SET, INCR, LPUSH...): one lock, nothing allocated
+        if let Some(k) = args.get(c.first_key as usize) {
+            let i = crate::store::Db::shard_index(k);
+            return Some(OrderGuard(smallvec::smallvec![ORDER[i].lock()]));
+        }
+    }
+    let pos = c.key_positions_in(args);
     let mut idx: Vec<usize> = if pos.is_empty() {
         (0..crate::store::SHARDS).collect()
     } else {
@@ -509,22 +782,26 @@ pub(crate) fn set_replaying(on: bool) {
 }
 
 /// Appends what ran on this thread and is not logged yet (blocked clients served by
-/// `after_command`).
+/// `after_command`), as one unit: wrapped in MULTI/EXEC when it holds several records.
 pub fn flush_pending() {
-    let entries = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    if entries.is_empty() {
-        return;
-    }
-    let a = aof();
-    let mut st = a.st.lock();
-    let epoch = a.epoch.load(SeqCst);
-    // records from before a rewrite committed are part of its BASE already
-    let live: Vec<Entry> = entries
-        .into_iter()
-        .filter(|(e, _)| *e == epoch)
-        .map(|(_, x)| x)
-        .collect();
-    a.append_locked(&mut st, &live);
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.records == 0 {
+            return;
+        }
+        let a = aof();
+        let (epoch, first, last) = (p.epoch, p.db_first, p.db_cur);
+        if p.records > 1 {
+            a.push_unit(Some(epoch), first, last, &[MULTI, &p.buf, EXEC]);
+        } else {
+            a.push_unit(Some(epoch), first, last, &[&p.buf]);
+        }
+        p.buf.clear();
+        p.records = 0;
+        if p.buf.capacity() > SHARD_KICK {
+            p.buf = Vec::new();
+        }
+    });
 }
 
 /// A key expired or was evicted: the log gets a DEL for it.
@@ -533,12 +810,15 @@ pub fn propagate_del(db: usize, key: &[u8]) {
     if !a.on.load(Relaxed) || a.loading.load(Relaxed) {
         return;
     }
-    let mut st = a.st.lock();
-    a.append_locked(&mut st, &[(db, vec![b"DEL".to_vec(), key.to_vec()])]);
+    let mut b = Vec::with_capacity(key.len() + 24);
+    resp::encode(&mut b, &[&b"DEL"[..], key]);
+    a.push_unit(None, db, db, &[&b]);
 }
 
-/// Before a connection sends replies: under `appendfsync always`, waits until what
-/// this thread's requests logged is on disk; otherwise makes sure it was written.
+/// Before a connection sends replies: waits until what this thread's requests logged
+/// is in the kernel (`everysec`, `no`), or on disk (`always`). Yields to the runtime
+/// first so that the other connections ready on this thread log their batches too,
+/// and one write (and one fsync) covers them all.
 pub async fn wait_durable() {
     let target = WAIT_FOR.with(|w| w.get());
     let a = aof();
@@ -546,11 +826,19 @@ pub async fn wait_durable() {
         return;
     }
     if a.policy.load(Relaxed) != FSYNC_ALWAYS {
-        // everysec / no: in the kernel before the reply, fsync later
+        if a.written.load(SeqCst) >= target || !a.on.load(Relaxed) {
+            return;
+        }
+        tokio::task::yield_now().await;
+        // the first connection back writes for everyone; the others are done
         if a.written.load(SeqCst) < target && a.on.load(Relaxed) {
             let _ = a.write_pending();
         }
         return;
+    }
+    tokio::task::yield_now().await;
+    if a.synced.load(SeqCst) < target {
+        a.kick();
     }
     loop {
         let n = a.durable.notified();
@@ -659,11 +947,10 @@ fn open_for_append(srv: &Server, mut m: manifest::Manifest) -> std::io::Result<(
         .sum();
     a.base_size.store(base_len, Relaxed);
     a.current_size.store(total, Relaxed);
+    let _io = a.io.lock();
     let mut st = a.st.lock();
-    st.file = Some(Arc::new(f));
-    st.file_len = len;
     st.manifest = m;
-    st.last_db = None;
+    a.switch_file(&mut st, Some(Arc::new(f)), len, false, true);
     drop(st);
     a.on.store(true, SeqCst);
     Ok(())
@@ -692,13 +979,10 @@ pub fn config_changed(srv: &Server) -> Result<(), String> {
             a.abort.store(true, SeqCst);
         }
         let r = a.flush_sync();
+        let _io = a.io.lock();
         let mut st = a.st.lock();
-        st.file = None;
-        st.buf.clear();
+        a.switch_file(&mut st, None, 0, false, true);
         drop(st);
-        a.written.fetch_max(a.appended.load(SeqCst), SeqCst);
-        a.synced.fetch_max(a.appended.load(SeqCst), SeqCst);
-        a.durable.notify_waiters();
         if let Err(e) = r {
             warn!(error = %e, "Fail to fsync the AOF file");
         }
@@ -757,7 +1041,7 @@ pub fn info_fields() -> Vec<(&'static str, String)> {
         ("aof_last_cow_size", "0".into()),
     ];
     if a.on.load(Relaxed) {
-        let buffered = a.st.lock().buf.len();
+        let buffered = buffer_len();
         v.push(("aof_current_size", a.current_size.load(Relaxed).to_string()));
         v.push(("aof_base_size", a.base_size.load(Relaxed).to_string()));
         v.push(("aof_pending_rewrite", "0".into()));
@@ -775,11 +1059,113 @@ pub fn loading() -> bool {
 
 /// Bytes logged and not yet written to the file (INFO mem_aof_buffer).
 pub fn buffer_len() -> usize {
-    aof().st.lock().buf.len()
+    aof().shards.iter().map(|s| s.len.load(Relaxed)).sum()
 }
 
 /// DEBUG AOF-FLUSH-SLEEP <microseconds>: slows every write of the log down (tests of
 /// what waits for it).
 pub fn set_flush_sleep_us(us: i64) {
     aof().flush_sleep_us.store(us.max(0), Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads appending to their own shards while writers cut and write concurrently:
+    /// the file has every unit once, in the order the units were appended, and the
+    /// SELECTs the merged order needs. Writes to one key are serialized by a lock, as
+    /// the order locks do, so the values logged for it must be strictly increasing.
+    #[test]
+    fn units_from_many_threads_reach_the_file_in_append_order() {
+        let a = aof();
+        let path = std::env::temp_dir().join(format!("ferrokey-aof-order-{}", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        {
+            let _io = a.io.lock();
+            let mut st = a.st.lock();
+            a.switch_file(&mut st, Some(Arc::new(f)), 0, false, true);
+        }
+        const THREADS: usize = 4;
+        const EACH: usize = 2000;
+        // the key's value, behind the lock that orders writes to it
+        let key = Arc::new(Mutex::new(0u64));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(SeqCst) {
+                    aof().write_pending().unwrap();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..EACH {
+                        let mut v = key.lock();
+                        *v += 1;
+                        let db = t % 3;
+                        let mut b = Vec::new();
+                        // the database travels in the record, to check the SELECTs
+                        resp::encode(
+                            &mut b,
+                            &[
+                                &b"SET"[..],
+                                format!("k{db}").as_bytes(),
+                                v.to_string().as_bytes(),
+                            ],
+                        );
+                        aof().push_unit(None, db, db, &[&b]);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        stop.store(true, SeqCst);
+        writer.join().unwrap();
+        a.flush_sync().unwrap();
+        {
+            let _io = a.io.lock();
+            let mut st = a.st.lock();
+            a.switch_file(&mut st, None, 0, false, true);
+        }
+        let data = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let (mut pos, mut spans) = (0, Vec::new());
+        let (mut db, mut last, mut n) = (usize::MAX, 0u64, 0usize);
+        while pos < data.len() {
+            let resp::Step::Command { consumed } = resp::parse_into(&data[pos..], &mut spans)
+            else {
+                panic!("bad record at {pos}");
+            };
+            let arg = |i: usize| &data[pos + spans[i].0..pos + spans[i].1];
+            let text = |i: usize| String::from_utf8_lossy(arg(i)).to_string();
+            if arg(0) == b"SELECT" {
+                db = text(1).parse().unwrap();
+            } else {
+                assert_eq!(
+                    text(1),
+                    format!("k{db}"),
+                    "record logged in the wrong database"
+                );
+                let v: u64 = text(2).parse().unwrap();
+                assert!(v > last, "value {v} logged after {last}");
+                last = v;
+                n += 1;
+            }
+            pos += consumed;
+        }
+        assert_eq!(n, THREADS * EACH);
+    }
 }

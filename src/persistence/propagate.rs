@@ -32,12 +32,24 @@ const CONTAINERS: &[&str] = &[
     "script",
 ];
 
+/// What a command that just ran logs.
+pub enum Effect {
+    /// Its own arguments, unchanged (most commands: no copy is made).
+    Same,
+    /// These commands instead.
+    Cmds(Vec<Cmd>),
+}
+
 /// The commands to log for the command that just ran, or None for nothing.
-pub fn effect(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) -> Option<Vec<Cmd>> {
+pub fn effect(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) -> Option<Effect> {
     if let Some(p) = ctx.propagate.take() {
-        return Some(p);
+        return (!p.is_empty()).then_some(Effect::Cmds(p));
     }
     let name = ctx.cmd.name;
+    // the common case first: a plain SET (no expiry to make absolute) logs itself
+    if name == "set" && args.len() == 3 {
+        return Some(Effect::Same);
+    }
     if CONTAINERS.contains(&name) {
         return None;
     }
@@ -112,9 +124,9 @@ pub fn effect(ctx: &mut Ctx, args: &[&[u8]], reply_start: usize) -> Option<Vec<C
             vec![c]
         }
         "restore" if args.len() >= 4 => restore(args, now),
-        _ => vec![owned(args)],
+        _ => return Some(Effect::Same),
     };
-    (!out.is_empty()).then_some(out)
+    (!out.is_empty()).then_some(Effect::Cmds(out))
 }
 
 /// An absolute expiry; one already past deletes the key, and the log says DEL.
@@ -169,20 +181,19 @@ fn restore(args: &[&[u8]], now: i64) -> Vec<Cmd> {
     vec![c]
 }
 
-/// Notes which keys (or whole databases) logged commands changed while a rewrite runs.
-pub fn touch(t: &mut Touched, db: usize, cmds: &[Cmd]) {
-    for c in cmds {
-        let Some(name) = c.first() else { continue };
+/// Notes which keys (or whole databases) a logged command changed while a rewrite runs.
+pub fn touch(t: &mut Touched, db: usize, refs: &[&[u8]]) {
+    {
+        let Some(&name) = refs.first() else { return };
         let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
-        let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
         match lname.as_str() {
             "flushall" => {
                 t.dbs.insert(usize::MAX);
-                continue;
+                return;
             }
             "flushdb" => {
                 t.dbs.insert(db);
-                continue;
+                return;
             }
             "swapdb" => {
                 t.dbs.insert(db);
@@ -191,7 +202,7 @@ pub fn touch(t: &mut Touched, db: usize, cmds: &[Cmd]) {
                         t.dbs.insert(n as usize);
                     }
                 }
-                continue;
+                return;
             }
             "move" if refs.len() == 3 => {
                 if let Some(n) = parse_i64(refs[2]).filter(|n| *n >= 0) {
@@ -211,7 +222,7 @@ pub fn touch(t: &mut Touched, db: usize, cmds: &[Cmd]) {
         }
         match crate::commands::table::lookup(name) {
             Some(cmd) => {
-                let pos = cmd.key_positions_in(&refs);
+                let pos = cmd.key_positions_in(refs);
                 if pos.is_empty() && !lname.starts_with("function") {
                     // a write that names no key may have changed any of them
                     t.dbs.insert(db);

@@ -16,14 +16,11 @@ pub fn encode<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     }
 }
 
-/// What [`parse`] found at the start of a buffer.
+/// What [`parse_into`] found at the start of a buffer.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Parsed {
-    /// A command of `consumed` bytes whose arguments are the given spans.
-    Command {
-        consumed: usize,
-        spans: Vec<(usize, usize)>,
-    },
+pub enum Step {
+    /// A command of `consumed` bytes (its argument spans are in the caller's vector).
+    Command { consumed: usize },
     /// An annotation line of `consumed` bytes.
     Annotation { consumed: usize },
     /// The buffer ends inside a record.
@@ -37,87 +34,104 @@ pub enum Parsed {
 const MAX_ARGS: usize = 1 << 30;
 const MAX_BULK: usize = 1 << 39;
 
+/// Offset of the `\r\n` ending the line that starts at `from`.
 fn line(buf: &[u8], from: usize) -> Option<usize> {
-    buf[from..]
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
+    let mut i = from;
+    while let Some(p) = buf.get(i..)?.iter().position(|&c| c == b'\r') {
+        let at = i + p;
+        if buf.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
 }
 
+/// A decimal length: digits only, at most 19 of them (so it fits without overflow).
 fn number(b: &[u8]) -> Option<usize> {
-    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 19 {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse().ok()
+    let mut n = 0usize;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as usize;
+    }
+    Some(n)
 }
 
-/// Parses the record at the start of `buf`. Argument spans are offsets into `buf`.
-pub fn parse(buf: &[u8]) -> Parsed {
+/// Parses the record at the start of `buf`. A command's argument spans (offsets into
+/// `buf`) go into `spans`, cleared first: the loader reuses one vector for every
+/// record rather than allocating one per record.
+pub fn parse_into(buf: &[u8], spans: &mut Vec<(usize, usize)>) -> Step {
+    spans.clear();
     if buf.is_empty() {
-        return Parsed::Incomplete;
+        return Step::Incomplete;
     }
     if buf[0] == b'#' {
         return match buf.iter().position(|&c| c == b'\n') {
-            Some(p) => Parsed::Annotation { consumed: p + 1 },
-            None => Parsed::Incomplete,
+            Some(p) => Step::Annotation { consumed: p + 1 },
+            None => Step::Incomplete,
         };
     }
     if buf[0] != b'*' {
-        return Parsed::Bad {
+        return Step::Bad {
             at: 0,
             why: "a record must start with '*'",
         };
     }
     let Some(end) = line(buf, 1) else {
         return if buf.len() > 32 {
-            Parsed::Bad {
+            Step::Bad {
                 at: 0,
                 why: "invalid argument count",
             }
         } else {
-            Parsed::Incomplete
+            Step::Incomplete
         };
     };
     let Some(argc) = number(&buf[1..end]).filter(|&n| (1..=MAX_ARGS).contains(&n)) else {
-        return Parsed::Bad {
+        return Step::Bad {
             at: 0,
             why: "invalid argument count",
         };
     };
     let mut pos = end + 2;
-    let mut spans = Vec::with_capacity(argc.min(1024));
+    spans.reserve(argc.min(1024));
     for _ in 0..argc {
         if pos >= buf.len() {
-            return Parsed::Incomplete;
+            return Step::Incomplete;
         }
         if buf[pos] != b'$' {
-            return Parsed::Bad {
+            return Step::Bad {
                 at: pos,
                 why: "expected '$' before an argument",
             };
         }
         let Some(end) = line(buf, pos + 1) else {
             return if buf.len() - pos > 32 {
-                Parsed::Bad {
+                Step::Bad {
                     at: pos,
                     why: "invalid bulk length",
                 }
             } else {
-                Parsed::Incomplete
+                Step::Incomplete
             };
         };
         let Some(len) = number(&buf[pos + 1..end]).filter(|&n| n <= MAX_BULK) else {
-            return Parsed::Bad {
+            return Step::Bad {
                 at: pos,
                 why: "invalid bulk length",
             };
         };
         let start = end + 2;
         if buf.len() < start + len + 2 {
-            return Parsed::Incomplete;
+            return Step::Incomplete;
         }
         if &buf[start + len..start + len + 2] != b"\r\n" {
-            return Parsed::Bad {
+            return Step::Bad {
                 at: start + len,
                 why: "argument not terminated by CRLF",
             };
@@ -125,10 +139,7 @@ pub fn parse(buf: &[u8]) -> Parsed {
         spans.push((start, start + len));
         pos = start + len + 2;
     }
-    Parsed::Command {
-        consumed: pos,
-        spans,
-    }
+    Step::Command { consumed: pos }
 }
 
 /// One value read back from a RESP reply buffer (RESP2 or RESP3), enough to recover
@@ -177,25 +188,38 @@ mod tests {
     fn round_trip() {
         let mut b = Vec::new();
         encode(&mut b, &[&b"SET"[..], b"k", b"v\r\nx"]);
-        match parse(&b) {
-            Parsed::Command { consumed, spans } => {
+        let mut sp = Vec::new();
+        match parse_into(&b, &mut sp) {
+            Step::Command { consumed } => {
                 assert_eq!(consumed, b.len());
-                assert_eq!(&b[spans[2].0..spans[2].1], b"v\r\nx");
+                assert_eq!(&b[sp[2].0..sp[2].1], b"v\r\nx");
             }
             other => panic!("{other:?}"),
         }
         for cut in 0..b.len() {
-            assert_eq!(parse(&b[..cut]), Parsed::Incomplete, "cut {cut}");
+            assert_eq!(
+                parse_into(&b[..cut], &mut sp),
+                Step::Incomplete,
+                "cut {cut}"
+            );
         }
         assert!(matches!(
-            parse(b"#TS:1\r\n*1"),
-            Parsed::Annotation { consumed: 7 }
+            parse_into(b"#TS:1\r\n*1", &mut sp),
+            Step::Annotation { consumed: 7 }
         ));
-        assert!(matches!(parse(b"xyz\r\n"), Parsed::Bad { .. }));
+        assert!(matches!(parse_into(b"xyz\r\n", &mut sp), Step::Bad { .. }));
         assert!(matches!(
-            parse(b"*1\r\n$3\r\nabcXY"),
-            Parsed::Bad { at: 11, .. }
+            parse_into(b"*1\r\n$3\r\nabcXY", &mut sp),
+            Step::Bad { at: 11, .. }
         ));
+        // a lone CR inside a length line is not its end
+        assert!(matches!(
+            parse_into(b"*1\r\n$3\rx\r\nabc\r\n", &mut sp),
+            Step::Bad { .. }
+        ));
+        assert_eq!(number(b"18446744073709551615"), None);
+        assert_eq!(number(b"1234567890123456789"), Some(1234567890123456789));
+        assert_eq!(number(b"12a"), None);
     }
 
     #[test]

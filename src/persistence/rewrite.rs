@@ -175,7 +175,7 @@ fn dump_touched(srv: &Server, t: &Touched, w: &mut impl Write, now: i64) -> std:
 
 /// Function libraries, recreated with FUNCTION LOAD when the server has that command.
 fn dump_functions(srv: &Server, w: &mut impl Write) -> std::io::Result<()> {
-    let has_load = crate::commands::table::lookup(b"function")
+    let has_load = crate::commands::table::lookup_original(b"function")
         .is_some_and(|f| f.subcommands.iter().any(|s| s.name == "load"));
     if !has_load {
         return Ok(());
@@ -331,14 +331,8 @@ fn commit(
     let mut st = a.st.lock();
     // what the old INCR still had buffered goes there first: should the swap fail,
     // the old manifest must be complete
+    a.write_locked(&mut st)?;
     if let Some(f) = st.file.clone() {
-        let data = std::mem::take(&mut st.buf);
-        let len = st.file_len;
-        if let Err(e) = super::Aof::write_file(&f, len, &data) {
-            st.buf = data;
-            return Err(e);
-        }
-        st.file_len = len + data.len() as u64;
         f.sync_data()?;
     }
     let old: Manifest = if st.manifest == Manifest::default() {
@@ -386,18 +380,13 @@ fn commit(
         }
     }
     st.manifest = m;
-    st.file = new_incr.map(Arc::new);
-    st.file_len = 0;
-    st.last_db = None;
-    // a new file starts with its own timestamp annotation
-    st.last_ts = 0;
-    st.buf.clear();
-    a.epoch.fetch_add(1, SeqCst);
+    // units appended since the cut above (DELs of keys expiring meanwhile: no command
+    // runs, the gate is held) go to the new INCR file
+    a.switch_file(&mut st, new_incr.map(Arc::new), 0, true, false);
     a.base_size.store(base_len, Relaxed);
     a.current_size.store(base_len, Relaxed);
     // everything logged so far is in the new BASE, which is on disk
-    a.written.fetch_max(a.appended.load(SeqCst), SeqCst);
-    a.synced.fetch_max(a.appended.load(SeqCst), SeqCst);
+    a.synced.fetch_max(a.written.load(SeqCst), SeqCst);
     a.durable.notify_waiters();
     let _ = srv;
     Ok(())

@@ -13,6 +13,10 @@
 /// terminating newline arrives (Valkey's `PROTO_INLINE_MAX_SIZE`).
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
 
+/// The least a large bulk argument's [`Decoded::Incomplete`] hint asks for; beyond it
+/// the hint grows with what has arrived, so a buffer doubles at most per step.
+pub const HINT_FLOOR: usize = 1024 * 1024;
+
 /// Limits a client is held to while its request is parsed.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -76,6 +80,10 @@ pub struct Decoder {
     scratch: Vec<u8>,
     // multibulk progress, kept across incomplete reads
     in_multibulk: bool,
+    /// Valkey keeps parsing inline after a line of blanks only (it resets the request
+    /// type after a command or an empty line, not then): what follows, even a `*`
+    /// line, is read as inline until a request or an empty line.
+    inline_sticky: bool,
     expected: usize,
     pos: usize,
 }
@@ -115,11 +123,11 @@ impl Decoder {
             if buf.is_empty() {
                 return Ok(Decoded::Incomplete { hint: 0 });
             }
-            if buf[0] != b'*' {
+            if buf[0] != b'*' || self.inline_sticky {
                 return self.decode_inline(buf);
             }
             // multibulk header
-            let Some(cr) = memchr(b'\r', buf) else {
+            let Some(cr) = line_end(b'\r', buf) else {
                 if buf.len() > INLINE_MAX_SIZE {
                     return Err(perr("too big mbulk count string"));
                 }
@@ -152,7 +160,7 @@ impl Decoder {
             if rest.is_empty() {
                 return Ok(Decoded::Incomplete { hint: 0 });
             }
-            let Some(cr) = memchr(b'\r', rest) else {
+            let Some(cr) = line_end(b'\r', rest) else {
                 if rest.len() > INLINE_MAX_SIZE {
                     return Err(perr("too big bulk count string"));
                 }
@@ -171,19 +179,27 @@ impl Decoder {
                 Some(n) if n >= 0 => n as u64,
                 _ => return Err(perr("invalid bulk length")),
             };
-            if !limits.authenticated && len > 16384 {
-                return Err(perr("unauthenticated bulk length"));
-            }
+            // a length past proto-max-bulk-len is invalid for everybody, as in Valkey,
+            // before the smaller limit of unauthenticated clients applies
             if len > limits.max_bulk_len as u64 {
                 return Err(perr("invalid bulk length"));
+            }
+            if !limits.authenticated && len > 16384 {
+                return Err(perr("unauthenticated bulk length"));
             }
             let len = len as usize;
             let start = self.pos + cr + 2;
             let end = start + len;
             // the argument plus its trailing CRLF must be present
             if buf.len() < end + 2 {
+                // The hint only grows the buffer as far as the bytes that did arrive
+                // justify (at least 1 MiB): an announced length alone must not make
+                // the server allocate it, or a stranger could reserve 512 MB per
+                // connection with a dozen bytes.
+                let missing = end + 2 - buf.len();
+                let arrived = buf.len() - start;
                 return Ok(Decoded::Incomplete {
-                    hint: end + 2 - buf.len(),
+                    hint: missing.min(arrived.max(HINT_FLOOR)),
                 });
             }
             self.spans.push((start, end));
@@ -194,7 +210,7 @@ impl Decoder {
     }
 
     fn decode_inline(&mut self, buf: &[u8]) -> Result<Decoded, ProtocolError> {
-        let Some(nl) = memchr(b'\n', buf) else {
+        let Some(nl) = line_end(b'\n', buf) else {
             if buf.len() > INLINE_MAX_SIZE {
                 return Err(perr("too big inline request"));
             }
@@ -210,6 +226,9 @@ impl Decoder {
         if !split_args(line, &mut self.scratch, &mut self.spans) {
             return Err(perr("unbalanced quotes in request"));
         }
+        // blanks only: the next request is inline too; an empty line or a request ends
+        // that
+        self.inline_sticky = self.spans.is_empty() && !line.is_empty();
         if self.spans.is_empty() {
             return Ok(Decoded::Empty { consumed: nl + 1 });
         }
@@ -217,9 +236,21 @@ impl Decoder {
     }
 }
 
+/// Where a request's line (inline request, or `*`/`$` header) ends: the first `needle`
+/// before any NUL byte. Valkey finds it with `strchr` on its NUL-terminated buffer,
+/// which stops at a NUL; a line with a NUL before its end therefore never ends, and
+/// the client is told "too big ..." once 64 KiB have piled up. The same here.
 #[inline]
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+fn line_end(needle: u8, hay: &[u8]) -> Option<usize> {
+    for (i, &b) in hay.iter().enumerate() {
+        if b == needle {
+            return Some(i);
+        }
+        if b == 0 {
+            return None;
+        }
+    }
+    None
 }
 
 /// Strict decimal i64 parsing as Valkey's `string2ll`: optional '-', no '+', no
@@ -419,6 +450,94 @@ mod tests {
     }
 
     #[test]
+    fn announced_length_alone_reserves_little() {
+        let mut d = Decoder::new();
+        let lim = Limits::default();
+        let mut buf = b"*1\r\n$536870912\r\n".to_vec();
+        let head = buf.len();
+        buf.extend_from_slice(b"abc");
+        assert_eq!(
+            d.decode(&buf, &lim).unwrap(),
+            Decoded::Incomplete { hint: HINT_FLOOR }
+        );
+        // past the floor, the hint follows what arrived: the buffer at most doubles
+        buf.resize(head + 3 * HINT_FLOOR, b'x');
+        assert_eq!(
+            d.decode(&buf, &lim).unwrap(),
+            Decoded::Incomplete {
+                hint: 3 * HINT_FLOOR
+            }
+        );
+        // near the end, exactly what is missing
+        buf.resize(head + 536870912 - 5, b'x');
+        assert_eq!(
+            d.decode(&buf, &lim).unwrap(),
+            Decoded::Incomplete { hint: 7 }
+        );
+    }
+
+    #[test]
+    fn lying_lengths_as_valkey() {
+        // Valkey takes the two bytes after a bulk as its CRLF without looking at them:
+        // a long bulk leaves its extra bytes to be read as the next request
+        let r = decode_all(b"*1\r\n$2\r\nabcd\r\n").unwrap();
+        assert_eq!(r, vec![vec![b"ab".to_vec()]]);
+        // a short one waits for the bytes it announced
+        let mut d = Decoder::new();
+        assert!(matches!(
+            d.decode(b"*1\r\n$4\r\nab\r\n", &Limits::default()),
+            Ok(Decoded::Incomplete { .. })
+        ));
+        let e = |i: &[u8]| decode_all(i).unwrap_err().0;
+        assert_eq!(e(b"*1\r\n*1\r\n$1\r\na\r\n"), "expected '$', got '*'");
+        assert_eq!(e(b"*99999999999\r\n"), "invalid multibulk length");
+        assert_eq!(e(b"*1\r\n$-2\r\n"), "invalid bulk length");
+        assert_eq!(e(b"*1\r\n$99999999999999999999\r\n"), "invalid bulk length");
+        assert_eq!(e(b"*1\r\n$+1\r\n"), "invalid bulk length");
+        // negative counts are an empty request, as `*0`
+        assert_eq!(decode_all(b"*-5\r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+    }
+
+    #[test]
+    fn blank_inline_line_keeps_inline_parsing() {
+        let r = decode_all(b"   \r\n*1\r\nPING\r\n*1\r\n$4\r\nPING\r\n").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                vec![b"*1".to_vec()],
+                vec![b"PING".to_vec()],
+                vec![b"PING".to_vec()]
+            ]
+        );
+        // an empty line ends it
+        let r = decode_all(b" \r\n\r\n*1\r\n$4\r\nPING\r\n").unwrap();
+        assert_eq!(r, vec![vec![b"PING".to_vec()]]);
+    }
+
+    #[test]
+    fn nul_before_a_line_end_hides_it() {
+        let mut d = Decoder::new();
+        let lim = Limits::default();
+        assert!(matches!(
+            d.decode(b"PI\0NG\r\nPING\r\n", &lim),
+            Ok(Decoded::Incomplete { .. })
+        ));
+        assert!(matches!(
+            d.decode(b"*1\0\r\n", &lim),
+            Ok(Decoded::Incomplete { .. })
+        ));
+        let mut big = b"*1\0\r\n".to_vec();
+        big.resize(INLINE_MAX_SIZE + 10, b'x');
+        assert_eq!(
+            d.decode(&big, &lim).unwrap_err().0,
+            "too big mbulk count string"
+        );
+        // NUL inside a bulk's data is just data
+        let r = decode_all(b"*1\r\n$3\r\na\0b\r\n").unwrap();
+        assert_eq!(r, vec![vec![b"a\0b".to_vec()]]);
+    }
+
+    #[test]
     fn protocol_errors() {
         let e = |i: &[u8]| decode_all(i).unwrap_err().to_string();
         assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
@@ -466,6 +585,12 @@ mod tests {
         assert_eq!(
             d.decode(b"*1\r\n$16385\r\n", &lim).unwrap_err().0,
             "unauthenticated bulk length"
+        );
+        // past proto-max-bulk-len the length is invalid whoever sends it
+        let mut d = Decoder::new();
+        assert_eq!(
+            d.decode(b"*1\r\n$999999999999\r\n", &lim).unwrap_err().0,
+            "invalid bulk length"
         );
     }
 

@@ -77,17 +77,21 @@ pub fn parse_notify_flags(s: &str) -> u32 {
     f
 }
 
-/// The `pubsub` class of a normalized `client-output-buffer-limit` value:
-/// [hard bytes, soft bytes, soft seconds]; Valkey's defaults if absent.
-pub fn pubsub_obuf_limits(v: &str) -> [i64; 3] {
+/// One class (`normal`, `pubsub`) of a normalized `client-output-buffer-limit`
+/// value: [hard bytes, soft bytes, soft seconds]; Valkey's defaults if absent.
+pub fn obuf_limits(v: &str, class: &str) -> [i64; 3] {
     let parts: Vec<&str> = v.split_whitespace().collect();
     for c in parts.chunks(4) {
-        if c.len() == 4 && c[0].eq_ignore_ascii_case("pubsub") {
+        if c.len() == 4 && c[0].eq_ignore_ascii_case(class) {
             let n = |s: &str| s.parse::<i64>().unwrap_or(0).max(0);
             return [n(c[1]), n(c[2]), n(c[3])];
         }
     }
-    [32 << 20, 8 << 20, 60]
+    if class == "pubsub" {
+        [32 << 20, 8 << 20, 60]
+    } else {
+        [0, 0, 0]
+    }
 }
 
 /// Which namespace a subscription is in.
@@ -610,17 +614,15 @@ mod tests {
     }
 
     #[test]
-    fn obuf_limits() {
-        assert_eq!(
-            pubsub_obuf_limits(
-                "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
-            ),
-            [33554432, 8388608, 60]
-        );
-        assert_eq!(
-            pubsub_obuf_limits("normal 0 0 0 slave 1 1 1 pubsub 1000 0 0"),
-            [1000, 0, 0]
-        );
+    fn obuf_limits_per_class() {
+        let v = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+        assert_eq!(obuf_limits(v, "pubsub"), [33554432, 8388608, 60]);
+        assert_eq!(obuf_limits(v, "normal"), [0, 0, 0]);
+        let v = "normal 100 50 2 slave 1 1 1 pubsub 1000 0 0";
+        assert_eq!(obuf_limits(v, "pubsub"), [1000, 0, 0]);
+        assert_eq!(obuf_limits(v, "normal"), [100, 50, 2]);
+        assert_eq!(obuf_limits("", "pubsub"), [32 << 20, 8 << 20, 60]);
+        assert_eq!(obuf_limits("", "normal"), [0, 0, 0]);
     }
 
     #[test]

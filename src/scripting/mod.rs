@@ -102,7 +102,24 @@ impl RunState {
     }
 
     pub(crate) fn start(&self, now_mono_ms: i64, eval: bool, name: &str, args: &[&[u8]]) {
-        *self.what.lock() = (name.to_string(), args.iter().map(|a| a.to_vec()).collect());
+        {
+            // refilled in place: the buffers of the last script are reused
+            let mut w = self.what.lock();
+            w.0.clear();
+            w.0.push_str(name);
+            w.1.truncate(args.len());
+            for (i, a) in args.iter().enumerate() {
+                match w.1.get_mut(i) {
+                    // a large argument (an EVAL body) is not kept around
+                    Some(v) if v.capacity() <= 4096 => {
+                        v.clear();
+                        v.extend_from_slice(a);
+                    }
+                    Some(v) => *v = a.to_vec(),
+                    None => w.1.push(a.to_vec()),
+                }
+            }
+        }
         self.kill.store(false, Relaxed);
         self.wrote.store(false, Relaxed);
         self.eval.store(eval, Relaxed);
@@ -211,7 +228,7 @@ pub fn busy_now(
     if !run.is_running() || cmd.has(crate::commands::flags::ALLOW_BUSY) {
         return None;
     }
-    let threshold = srv.config.get_i64("busy-reply-threshold");
+    let threshold = srv.config.hot.busy_reply_threshold.load(Relaxed);
     (threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold)
         .then(|| busy_error(run.is_eval()))
 }
@@ -264,7 +281,7 @@ pub fn enter_gate<'a>(
         }
         let run = &srv.scripting.run;
         if run.is_running() {
-            let threshold = srv.config.get_i64("busy-reply-threshold");
+            let threshold = srv.config.hot.busy_reply_threshold.load(Relaxed);
             if threshold > 0 && run.running_for(srv.mono_ms()).unwrap_or(0) >= threshold {
                 if cmd.has(flags::ALLOW_BUSY) {
                     return Ok(Gate::Busy);

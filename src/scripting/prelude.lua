@@ -307,8 +307,4 @@ end
 E.load_pcall = function(f)
   return rawpcall(f)
 end
-E.set_args = function(keys, argv)
-  rawset(G, 'KEYS', keys)
-  rawset(G, 'ARGV', argv)
-end
 return E

@@ -4,12 +4,15 @@
 use super::{convert, sflags, sha1_hex};
 use crate::commands::{self, flags, table, CmdError, Command, Ctx};
 use crate::protocol::Reply;
-use crate::server::{Client, ClientInfo, Origin, Server};
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use crate::server::{Client, Origin, Server};
+use mlua::{
+    ffi, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
+};
+use smallvec::SmallVec;
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
+use std::ffi::c_int;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 const PRELUDE: &str = include_str!("prelude.lua");
 
@@ -17,7 +20,7 @@ const PRELUDE: &str = include_str!("prelude.lua");
 const EVAL_CACHE_MAX: usize = 500;
 /// Instructions between two checks for SCRIPT KILL and the load timeout.
 const HOOK_EVERY: u32 = 100_000;
-/// Scripts between two rounds of garbage collection steps (and steps per round).
+/// Scripts between two garbage collection steps (and the step's size in KB).
 const GC_EVERY: u64 = 50;
 /// FUNCTION LOAD code must finish registering within this.
 const LOAD_TIMEOUT_MS: u128 = 500;
@@ -55,8 +58,8 @@ pub struct Vm {
     begin_load: Function,
     end_load: Function,
     load_pcall: Function,
-    set_args: Function,
-    scripts: HashMap<String, Script>,
+    /// Keyed by SHA (already a hash: the fast hasher is enough).
+    scripts: HashMap<String, Script, foldhash::fast::RandomState>,
     /// EVAL-added scripts, least recently used first.
     lru: VecDeque<String>,
     script_bytes: usize,
@@ -66,6 +69,8 @@ pub struct Vm {
     func_lib: HashMap<String, String>,
     /// Scripts run, for the periodic garbage collection steps.
     runs: u64,
+    /// The reply buffer of the commands scripts run, kept between runs.
+    call_reply: Option<Reply>,
 }
 
 // ---------------------------------------------------------------- run context
@@ -82,6 +87,10 @@ struct RunCtx<'a> {
     caller_fd: i64,
     /// Reply buffer of the commands the script runs, reused from call to call.
     reply: Reply,
+    /// Why the last `server.call` was refused (see [`CallOutcome::Error`]).
+    call_err: String,
+    /// A command's reply is being turned into Lua values (see [`call_command`]).
+    converting: bool,
 }
 
 thread_local! {
@@ -191,20 +200,6 @@ fn number_arg(n: f64) -> String {
     }
 }
 
-fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set("err", msg)?;
-    Ok(Value::Table(t))
-}
-
-/// The error table of a command refused or failed: already in the error statistics.
-fn counted_err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set("err", msg)?;
-    t.raw_set("ignore_error_stats_update", true)?;
-    Ok(Value::Table(t))
-}
-
 /// Looks a command up as Valkey's `lookupCommand` does for scripts: a container needs
 /// a known subcommand.
 fn lookup_for_script(args: &[&[u8]]) -> Option<&'static Command> {
@@ -225,103 +220,197 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     }
 }
 
-/// `server.call` / `server.pcall`: returns (reply, error table or nil).
-fn script_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, Value)> {
-    if args.is_empty() {
-        let e = err_table(
-            lua,
-            "ERR Please specify at least one argument for this call",
-        )?;
-        return Ok((e.clone(), e));
+/// What the Rust half of `server.call` ([`call_command`]) hands to the Lua half
+/// ([`call_entry`]). Plain data: nothing in it needs dropping.
+#[derive(Clone, Copy)]
+enum CallOutcome {
+    /// The command ran; its reply is in the run context's `reply`.
+    Reply,
+    /// The call failed before running the command: the error text (static, or held by
+    /// the run context in `call_err`) and whether the error statistics have it already.
+    Error(*const u8, usize, bool),
+}
+
+fn static_err(msg: &'static str) -> CallOutcome {
+    CallOutcome::Error(msg.as_ptr(), msg.len(), false)
+}
+
+/// A command argument from the Lua stack.
+enum Arg {
+    /// A Lua string, borrowed: it stays on the stack for the whole call.
+    Lua(*const u8, usize),
+    /// A number, as text in the scratch buffer at this range.
+    Text(usize, usize),
+}
+
+/// The Rust half of `server.call` / `server.pcall`: reads the arguments from the Lua
+/// stack, checks them as Valkey does and runs the command through dispatch. Calls no
+/// Lua function that can raise an error, and owns nothing once it returns, so that
+/// [`call_entry`] may then raise with `longjmp` safely.
+unsafe fn call_command(l: *mut ffi::lua_State) -> CallOutcome {
+    let n = ffi::lua_gettop(l);
+    if n <= 0 {
+        return static_err("ERR Please specify at least one argument for this call");
     }
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for v in args.iter() {
-        match arg_bytes(v) {
-            Some(b) => owned.push(b),
-            None => {
-                let e = err_table(lua, "ERR Command arguments must be strings or integers")?;
-                return Ok((e.clone(), e));
+    let mut text = Vec::new();
+    let mut spans: SmallVec<[Arg; 8]> = SmallVec::with_capacity(n as usize);
+    for i in 1..=n {
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                // a string is returned in place, never converted
+                let p = ffi::lua_tolstring(l, i, &mut len);
+                spans.push(Arg::Lua(p.cast(), len));
             }
+            ffi::LUA_TNUMBER => {
+                // not lua_tolstring: its "%.14g" loses digits
+                let start = text.len();
+                text.extend_from_slice(number_arg(ffi::lua_tonumber(l, i)).as_bytes());
+                spans.push(Arg::Text(start, text.len()));
+            }
+            _ => return static_err("ERR Command arguments must be strings or integers"),
         }
     }
-    let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
-    let res = with_ctx(|ctx| -> Result<Vec<u8>, String> {
-        let cmd = match lookup_for_script(&argv) {
-            Some(c) if arity_ok(c.arity, argv.len()) => c,
-            Some(c) => {
-                return Err(reject(
-                    ctx.srv,
-                    Some(c),
-                    "ERR Wrong number of args calling command from script",
-                ))
+    let argv: SmallVec<[&[u8]; 8]> = spans
+        .iter()
+        .map(|a| match *a {
+            Arg::Lua(p, len) => std::slice::from_raw_parts(p, len),
+            Arg::Text(a, b) => &text[a..b],
+        })
+        .collect();
+    let res = with_ctx(|ctx| {
+        if ctx.converting {
+            // a finalizer run by the collector while a reply is being converted: the
+            // reply buffer is in use
+            return static_err("ERR server.call is not allowed here");
+        }
+        match run_command(ctx, &argv) {
+            Ok(()) => CallOutcome::Reply,
+            Err(msg) => {
+                ctx.call_err.clear();
+                ctx.call_err.push_str(&msg);
+                CallOutcome::Error(ctx.call_err.as_ptr(), ctx.call_err.len(), true)
             }
-            None => {
-                return Err(reject(
-                    ctx.srv,
-                    None,
-                    "ERR Unknown command called from script",
-                ))
-            }
-        };
-        if cmd.has(flags::NOSCRIPT) {
+        }
+    });
+    res.unwrap_or_else(|| static_err("ERR server.call can only be used inside a script"))
+}
+
+/// Runs a command for the script: Valkey's checks for commands called from scripts,
+/// then dispatch, whose reply is left in `ctx.reply`. Err: the refusal, counted.
+fn run_command(ctx: &mut RunCtx<'static>, argv: &[&[u8]]) -> Result<(), String> {
+    let cmd = match lookup_for_script(argv) {
+        Some(c) if arity_ok(c.arity, argv.len()) => c,
+        Some(c) => {
             return Err(reject(
                 ctx.srv,
-                Some(cmd),
-                "ERR This Redis command is not allowed from script",
-            ));
+                Some(c),
+                "ERR Wrong number of args calling command from script",
+            ))
         }
-        let is_write = cmd.has(flags::WRITE);
-        if ctx.read_only && (is_write || cmd.has(flags::MAY_REPLICATE)) {
+        None => {
             return Err(reject(
                 ctx.srv,
-                Some(cmd),
-                "ERR Write commands are not allowed from read-only scripts.",
-            ));
+                None,
+                "ERR Unknown command called from script",
+            ))
         }
-        if cmd.has(flags::DENYOOM)
-            && !ctx.allow_oom
-            && !ctx.srv.scripting.run.wrote.load(Relaxed)
-            && over_maxmemory(ctx.srv)
-        {
-            return Err(reject(
-                ctx.srv,
-                Some(cmd),
-                "OOM command not allowed when used memory > 'maxmemory'.",
-            ));
-        }
-        if is_write && !ctx.srv.scripting.run.wrote.load(Relaxed) && too_few_replicas(ctx.srv) {
+    };
+    if cmd.has(flags::NOSCRIPT) {
+        return Err(reject(
+            ctx.srv,
+            Some(cmd),
+            "ERR This Redis command is not allowed from script",
+        ));
+    }
+    let is_write = cmd.has(flags::WRITE);
+    if ctx.read_only && (is_write || cmd.has(flags::MAY_REPLICATE)) {
+        return Err(reject(
+            ctx.srv,
+            Some(cmd),
+            "ERR Write commands are not allowed from read-only scripts.",
+        ));
+    }
+    let wrote = ctx.srv.scripting.run.wrote.load(Relaxed);
+    if cmd.has(flags::DENYOOM) && !ctx.allow_oom && !wrote && over_maxmemory(ctx.srv) {
+        return Err(reject(
+            ctx.srv,
+            Some(cmd),
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        ));
+    }
+    if is_write && !wrote {
+        if too_few_replicas(ctx.srv) {
             return Err(reject(
                 ctx.srv,
                 Some(cmd),
                 "NOREPLICAS Not enough good replicas to write.",
             ));
         }
-        if is_write {
-            ctx.srv.scripting.run.wrote.store(true, Relaxed);
-        }
-        ctx.reply.clear();
-        ctx.reply.set_resp3(ctx.client.resp == 3);
-        commands::dispatch(ctx.srv, &mut ctx.client, &mut ctx.reply, &argv);
-        // a command never blocks inside a script
-        ctx.client.block = None;
-        Ok(ctx.reply.as_bytes().to_vec())
-    });
-    let raw = match res {
-        None => {
-            let e = err_table(lua, "ERR server.call can only be used inside a script")?;
-            return Ok((e.clone(), e));
-        }
-        Some(Err(msg)) => {
-            let e = counted_err_table(lua, &msg)?;
-            return Ok((e.clone(), e));
-        }
-        Some(Ok(raw)) => raw,
-    };
-    let v = convert::resp_to_lua(lua, &raw)?;
-    if raw.first() == Some(&b'-') {
-        return Ok((v.clone(), v));
+        ctx.srv.scripting.run.wrote.store(true, Relaxed);
     }
-    Ok((v, Value::Nil))
+    ctx.reply.clear();
+    ctx.reply.set_resp3(ctx.client.resp == 3);
+    commands::dispatch(ctx.srv, &mut ctx.client, &mut ctx.reply, argv);
+    // a command never blocks inside a script
+    ctx.client.block = None;
+    Ok(())
+}
+
+/// `server.call`: raises the error of a failed command.
+unsafe extern "C-unwind" fn native_call(l: *mut ffi::lua_State) -> c_int {
+    call_entry(l, true)
+}
+
+/// `server.pcall`: returns the error table of a failed command.
+unsafe extern "C-unwind" fn native_pcall(l: *mut ffi::lua_State) -> c_int {
+    call_entry(l, false)
+}
+
+/// The Lua half of `server.call`/`server.pcall`, written against the raw Lua API:
+/// the command's arguments are read in place and its reply is built straight on the
+/// stack, with none of the per-value handles a wrapped Rust function would create.
+/// Errors are raised as Valkey's error tables (`{err = ...}`), which the sandbox's
+/// handler and `pcall` treat as they treat Valkey's.
+///
+/// Raising is a `longjmp` over this frame: by then nothing here owns anything.
+unsafe fn call_entry(l: *mut ffi::lua_State, raise: bool) -> c_int {
+    // a panic must not unwind into Lua's C frames
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call_command(l)))
+        .unwrap_or_else(|_| static_err("ERR internal error running the command"));
+    // The arguments are done with: their slots are free for the reply, which needs a
+    // few (a call may take nearly all of the stack, as `unpack` of 7999 values does).
+    // A C function always has LUA_MINSTACK slots from there.
+    ffi::lua_settop(l, 0);
+    // set while this reply is converted (a finalizer may call in meanwhile, and must
+    // not leave it cleared for the rest of this conversion)
+    let was_converting = with_ctx(|ctx| std::mem::replace(&mut ctx.converting, true));
+    let failed = match outcome {
+        CallOutcome::Reply => {
+            let (p, len) = with_ctx(|ctx| (ctx.reply.as_bytes().as_ptr(), ctx.reply.len()))
+                .unwrap_or((std::ptr::null(), 0));
+            let raw: &[u8] = if p.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(p, len)
+            };
+            if convert::push_resp(l, raw) {
+                raw.first() == Some(&b'-')
+            } else {
+                convert::push_err_table(l, b"ERR reached lua stack limit", false);
+                true
+            }
+        }
+        CallOutcome::Error(p, len, counted) => {
+            convert::push_err_table(l, std::slice::from_raw_parts(p, len), counted);
+            true
+        }
+    };
+    with_ctx(|ctx| ctx.converting = was_converting.unwrap_or(false));
+    if failed && raise {
+        ffi::lua_error(l);
+    }
+    1
 }
 
 /// A command refused before it ran: counted as rejected, like dispatch's own checks.
@@ -336,7 +425,7 @@ fn reject(srv: &Server, cmd: Option<&'static Command>, msg: &str) -> String {
 /// min-replicas-to-write asks for replicas this server cannot have (it has no
 /// replication): writes are refused as Valkey does without enough good replicas.
 fn too_few_replicas(srv: &Server) -> bool {
-    srv.config.get_i64("min-replicas-to-write") > 0
+    srv.config.hot.min_replicas_to_write.load(Relaxed) > 0
 }
 
 /// True if the command running the script found memory over `maxmemory` with
@@ -632,11 +721,9 @@ impl Vm {
             )
         };
         let r = lua.create_table()?;
-        r.raw_set("call", raising(&lua, script_call)?)?;
-        r.raw_set(
-            "pcall",
-            lua.create_function(|lua, args: MultiValue| Ok(script_call(lua, args)?.0))?,
-        )?;
+        // SAFETY: both follow the Lua C API's rules (see `call_entry`)
+        r.raw_set("call", unsafe { lua.create_c_function(native_call)? })?;
+        r.raw_set("pcall", unsafe { lua.create_c_function(native_pcall)? })?;
         r.raw_set("sha1hex", raising(&lua, lua_sha1hex)?)?;
         r.raw_set("log", raising(&lua, lua_log)?)?;
         r.raw_set("setresp", raising(&lua, lua_setresp)?)?;
@@ -689,6 +776,9 @@ impl Vm {
             .load(PRELUDE)
             .set_name("=internal")
             .call((lua.globals(), r))?;
+        // The hook stays for the interpreter's life: a count hook costs Lua a counter
+        // per instruction, setting and removing it around every script cost more.
+        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook)?;
         Ok(Vm {
             env: e.raw_get("env")?,
             fenv: e.raw_get("fenv")?,
@@ -697,14 +787,14 @@ impl Vm {
             begin_load: e.raw_get("begin_load")?,
             end_load: e.raw_get("end_load")?,
             load_pcall: e.raw_get("load_pcall")?,
-            set_args: e.raw_get("set_args")?,
             lua,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
             lru: VecDeque::new(),
             script_bytes: 0,
             libs: HashMap::new(),
             func_lib: HashMap::new(),
             runs: 0,
+            call_reply: None,
         })
     }
 
@@ -816,13 +906,16 @@ impl Vm {
                 }
             }
         }
-        let lua = &self.lua;
-        let k = string_array(lua, keys).map_err(lua_fail)?;
-        let a = string_array(lua, argv).map_err(lua_fail)?;
-        self.set_args.call::<()>((k, a)).map_err(lua_fail)?;
         let run = self.run.clone();
-        self.execute(ctx, flags, ro, true, sha, cmdline, |_| {
-            run.call::<MultiValue>(func)
+        self.execute(ctx, flags, ro, true, sha, cmdline, |lua, out| {
+            let mut done = false;
+            // SAFETY: `run_script` keeps to the stack discipline `exec_raw` expects
+            let vals = unsafe {
+                lua.exec_raw::<MultiValue>((run, func), |l| {
+                    run_script(l, keys, argv, out, &mut done)
+                })?
+            };
+            Ok((!done).then_some(vals))
         })
     }
 
@@ -850,8 +943,8 @@ impl Vm {
         let k = string_array(lua, keys).map_err(lua_fail)?;
         let a = string_array(lua, argv).map_err(lua_fail)?;
         let run = self.run_function.clone();
-        self.execute(ctx, flags, ro, false, name, cmdline, move |_| {
-            run.call::<MultiValue>((cb, k, a))
+        self.execute(ctx, flags, ro, false, name, cmdline, move |_, _| {
+            run.call::<MultiValue>((cb, k, a)).map(Some)
         })
     }
 
@@ -864,7 +957,7 @@ impl Vm {
         eval: bool,
         name: &str,
         cmdline: &[&[u8]],
-        call: impl FnOnce(&Lua) -> mlua::Result<MultiValue>,
+        call: impl FnOnce(&Lua, &mut Reply) -> mlua::Result<Option<MultiValue>>,
     ) -> Result<(), CmdError> {
         let srv = ctx.srv;
         let compat = flags & sflags::EVAL_COMPAT != 0;
@@ -886,13 +979,12 @@ impl Vm {
             }
         }
         let read_only = ro || (!compat && flags & sflags::NO_WRITES != 0);
-        let info = Arc::new(ClientInfo::new(0, "lua".into(), String::new(), -1));
-        // the script runs as its caller's ACL user
-        *info.user.lock() = ctx.client.info.user.lock().clone();
-        // the script's commands run as the caller's ACL user
-        *info.user.lock() = ctx.client.info.user.lock().clone();
-        let mut client = Client::new(info, true);
+        // The script's commands run as its caller, as in Valkey: with its ACL user (and
+        // the cached view of it), counted in its tot-cmds, logged in the commandlog with
+        // its address and name. Only MONITOR shows them as "lua" (see `Origin::Script`).
+        let mut client = Client::new(ctx.client.info.clone(), true);
         client.origin = Origin::Script;
+        client.acl = ctx.client.acl.clone();
         // ACL LOG entries of the script's denials describe the calling client
         client.acl.caller = Some((ctx.client.info.clone(), ctx.cmd));
         client.db = ctx.client.db;
@@ -904,7 +996,9 @@ impl Vm {
             allow_oom: flags & sflags::ALLOW_OOM != 0,
             eval,
             caller_fd: ctx.client.info.fd,
-            reply: Reply::new(false),
+            reply: self.call_reply.take().unwrap_or_default(),
+            call_err: String::new(),
+            converting: false,
         };
         let p = (&mut rctx as *mut RunCtx<'_>).cast::<RunCtx<'static>>();
         KILLED.with(|k| k.set(None));
@@ -912,33 +1006,35 @@ impl Vm {
         let guard = CurrentGuard;
         let run = &srv.scripting.run;
         run.start(srv.mono_ms(), eval, name, cmdline);
-        let hooked = srv.config.get_i64("busy-reply-threshold") > 0;
-        if hooked {
-            let _ = self
-                .lua
-                .set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook);
-        }
         let started = std::time::Instant::now();
-        let res = call(&self.lua);
+        let res = call(&self.lua, ctx.out);
         super::set_last_run(started.elapsed());
-        if hooked {
-            self.lua.remove_hook();
-        }
-        // a few collection steps every so often keep garbage from piling up between
-        // the collector's own (rarer, longer) cycles
+        // As Valkey: every GC_EVERY scripts, one collection step sized as if GC_EVERY
+        // KB had been allocated keeps garbage from piling up between the collector's
+        // own steps. One protected call: a step apiece cost more than the scripts.
         self.runs += 1;
         if self.runs.is_multiple_of(GC_EVERY) {
-            for _ in 0..GC_EVERY {
-                if self.lua.gc_step().unwrap_or(true) {
-                    break;
-                }
-            }
+            // SAFETY: no stack effect; what a finalizer raises is caught by `exec_raw`
+            let _ = unsafe {
+                self.lua.exec_raw::<()>((), |l| {
+                    ffi::lua_gc(l, ffi::LUA_GCSTEP, GC_EVERY as c_int);
+                })
+            };
         }
         let script_resp3 = rctx.client.resp == 3;
         drop(guard);
         run.finish();
+        // a SELECT in the script changed the database the caller shows in CLIENT LIST
+        if rctx.client.db != ctx.client.db {
+            ctx.client.info.db.store(ctx.client.db, Relaxed);
+        }
+        rctx.reply.clear();
+        rctx.reply.shrink();
+        self.call_reply = Some(rctx.reply);
         let vals = match res {
-            Ok(v) => v,
+            Ok(Some(v)) => v,
+            // the reply is written already
+            Ok(None) => return Ok(()),
             Err(e) => {
                 return Err(CmdError::err(format!(
                     "Error running script {name}, {:.100}",
@@ -985,11 +1081,8 @@ impl Vm {
                     + std::time::Duration::from_millis(LOAD_TIMEOUT_MS as u64),
             ))
         });
-        let _ = self
-            .lua
-            .set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook);
+        // the interpreter's hook (see `Vm::new`) enforces the deadline
         let res = self.load_pcall.call::<MultiValue>(f);
-        self.lua.remove_hook();
         LOADING.with(|l| l.set(None));
         let list: Table = self.end_load.call(()).map_err(|e| e.to_string())?;
         let vals = res.map_err(|e| e.to_string())?;
@@ -1131,6 +1224,56 @@ fn compile_error_text(e: &mlua::Error) -> String {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => error_message(other).0,
     }
+}
+
+/// Sets the global `name` to a new array of `items` (KEYS, ARGV).
+///
+/// # Safety
+/// `l` is a live state with 3 free stack slots; Lua may raise (out of memory).
+unsafe fn set_global_array(l: *mut ffi::lua_State, name: &std::ffi::CStr, items: &[&[u8]]) {
+    ffi::lua_pushstring_(l, name.as_ptr());
+    ffi::lua_createtable(l, items.len().min(1 << 20) as c_int, 0);
+    for (i, it) in items.iter().enumerate() {
+        ffi::lua_pushlstring(l, it.as_ptr().cast(), it.len());
+        ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
+    }
+    // the real globals: scripts see them through a read-only proxy
+    ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
+}
+
+/// Runs an EVAL script on the raw stack of `l`, which holds the sandbox's runner and
+/// the script's function on top: sets KEYS and ARGV, calls `run(f)` (which answers
+/// `ok, value`) and, when the script returned a value that is not an error table,
+/// writes it to `out`, pops it all and sets `done`. Otherwise `ok, value` stay for
+/// the caller, which turns them into the error.
+///
+/// # Safety
+/// Called by `exec_raw`, which catches what Lua raises here. Nothing owned is alive
+/// across the Lua calls that may raise.
+unsafe fn run_script(
+    l: *mut ffi::lua_State,
+    keys: &[&[u8]],
+    argv: &[&[u8]],
+    out: &mut Reply,
+    done: &mut bool,
+) {
+    let base = ffi::lua_gettop(l) - 2;
+    ffi::luaL_checkstack(l, 8, c"too many arguments".as_ptr());
+    set_global_array(l, c"KEYS", keys);
+    set_global_array(l, c"ARGV", argv);
+    if ffi::lua_pcall(l, 1, 2, 0) != 0 {
+        // the runner itself failed (the script's own errors are its `ok = false`)
+        ffi::lua_error(l);
+    }
+    if ffi::lua_toboolean(l, -2) == 0
+        || (ffi::lua_type(l, -1) == ffi::LUA_TTABLE && convert::is_err_table(l))
+    {
+        return;
+    }
+    let resp3 = with_ctx(|c| c.client.resp == 3).unwrap_or(false);
+    convert::top_to_reply(l, out, resp3, 0);
+    ffi::lua_settop(l, base);
+    *done = true;
 }
 
 fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {

@@ -292,7 +292,7 @@ pub fn timeout_arg(a: &[u8]) -> Result<Option<std::time::Duration>, crate::comma
     Ok(Some(std::time::Duration::from_millis(ms as u64)))
 }
 
-/// A `0x...` integer, which Valkey's strtold-based parsing accepts as a number.
+/// A `0x...` number (integer or hex float), which Valkey's strtold-based parsing accepts.
 fn hex_number(a: &[u8]) -> Option<f64> {
     let (neg, rest) = match a.first() {
         Some(b'-') => (true, &a[1..]),
@@ -306,6 +306,7 @@ fn hex_number(a: &[u8]) -> Option<f64> {
         return None;
     }
     let s = std::str::from_utf8(digits).ok()?;
-    let v = u128::from_str_radix(s, 16).ok()? as f64;
+    // hex floats too ("0x1p3"), as strtold reads them
+    let v = crate::commands::zsets::parse_hex(&s.to_ascii_lowercase())?.0;
     Some(if neg { -v } else { v })
 }

@@ -1,5 +1,10 @@
 //! One client connection: read -> decode every complete request -> execute -> write all
 //! replies with one write.
+//!
+//! The code is generic over the stream, so plain TCP and TLS connections are served by
+//! the same code; each is monomorphized, so the plain path pays nothing for TLS.
+//! Every write is followed by a flush: a no-op on TCP, while TLS may hold the last
+//! records of a write until flushed.
 
 use super::client::{cflags, Block, Client, ClientInfo, ReplyMode, UNBLOCK_ERROR};
 use super::Server;
@@ -11,8 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, info};
 
 /// Replies are flushed mid-batch past this size, so a client pipelining many large
@@ -22,23 +26,29 @@ const READ_CHUNK: usize = 16 * 1024;
 
 const DENIED: &str = "-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to the server from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
+/// Serves one accepted connection, plain or TLS (`fd` is the socket's, for CLIENT
+/// LIST; `local` the listening address it came in on).
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    srv: Arc<Server>,
+    mut sock: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    fd: i64,
+) {
     if srv.clients.len() >= srv.config.hot.maxclients.load(Relaxed) {
         srv.stats.rejected_connections.fetch_add(1, Relaxed);
         let _ = sock
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
+        let _ = sock.flush().await;
         return;
     }
     if srv.protected_mode_denies(&peer) {
         srv.stats.rejected_connections.fetch_add(1, Relaxed);
         let _ = sock.write_all(DENIED.as_bytes()).await;
+        let _ = sock.flush().await;
         return;
     }
-    let fd = {
-        use std::os::fd::AsRawFd;
-        sock.as_raw_fd() as i64
-    };
     let id = srv.clients.next_id();
     let info = Arc::new(ClientInfo::new(id, peer.to_string(), local.to_string(), fd));
     srv.clients.add(info.clone());
@@ -56,7 +66,11 @@ pub async fn serve(srv: Arc<Server>, mut sock: TcpStream, peer: SocketAddr, loca
     debug!(id, "client disconnected");
 }
 
-async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    srv: &Arc<Server>,
+    sock: &mut S,
+    client: &mut Client,
+) -> std::io::Result<()> {
     let info = client.info.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut decoder = Decoder::new();
@@ -95,13 +109,15 @@ async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> st
                 return Ok(());
             }
         };
-        if n == 0 {
+        // a client killed (CLIENT KILL) while its next request was arriving runs
+        // nothing more: select! may have picked the read over the kill
+        if n == 0 || info.killed.load(Relaxed) {
             return Ok(());
         }
         srv.stats.net_io(n as u64, 0);
         info.tot_net_in.fetch_add(n, Relaxed);
         let limit = srv.config.hot.client_query_buffer_limit.load(Relaxed);
-        let limits = Limits {
+        let mut limits = Limits {
             max_bulk_len: srv.config.hot.proto_max_bulk_len.load(Relaxed),
             authenticated: client.authenticated,
         };
@@ -110,6 +126,8 @@ async fn run(srv: &Arc<Server>, sock: &mut TcpStream, client: &mut Client) -> st
         need = 0;
         loop {
             let input = &rbuf[off..];
+            // an AUTH earlier in this same read lifts the unauthenticated limits at once
+            limits.authenticated = client.authenticated;
             match decoder.decode(input, &limits) {
                 Ok(Decoded::Request { consumed }) => {
                     let mut args = Args::new();
@@ -223,9 +241,9 @@ async fn wait_unpaused(srv: &Server, client: &Client, args: &[&[u8]]) -> bool {
 /// killed or went away meanwhile. What the client sends while it waits is read into
 /// `rbuf` (up to the query buffer limit), both to notice a closed connection and to
 /// run it afterwards.
-async fn wait_blocked(
+async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
     srv: &Server,
-    sock: &mut TcpStream,
+    sock: &mut S,
     rbuf: &mut BytesMut,
     reply: &mut Reply,
     info: &ClientInfo,
@@ -328,13 +346,17 @@ async fn wait_blocked(
 /// Writes everything unless the client is killed first: a client that stopped
 /// reading (a subscriber over its output buffer limit, CLIENT KILL) must not keep
 /// its connection, subscriptions and buffers alive by leaving the write pending.
-async fn write_killable(
-    sock: &mut TcpStream,
+async fn write_killable<S: AsyncWrite + Unpin>(
+    sock: &mut S,
     info: &ClientInfo,
     bytes: &[u8],
 ) -> std::io::Result<()> {
+    let write = async {
+        sock.write_all(bytes).await?;
+        sock.flush().await
+    };
     tokio::select! {
-        r = sock.write_all(bytes) => r,
+        r = write => r,
         _ = info.kill.notified() => Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "client killed while its output was pending",
@@ -342,9 +364,73 @@ async fn write_killable(
     }
 }
 
-async fn flush(
+/// Writes a client's replies under the `normal` class of
+/// `client-output-buffer-limit`, counted on what the socket has not taken yet (as
+/// Valkey counts unsent reply bytes): over the hard limit, or over the soft one for
+/// longer than its seconds, the client is closed instead of its output being held.
+/// Subscribers are held to the `pubsub` class where messages are queued.
+async fn write_limited<S: AsyncWrite + Unpin>(
     srv: &Server,
-    sock: &mut TcpStream,
+    sock: &mut S,
+    info: &ClientInfo,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let h = &srv.config.hot;
+    let hard = h.normal_obuf_hard.load(Relaxed);
+    let soft = h.normal_obuf_soft.load(Relaxed);
+    let unlimited = |l: usize| l == 0 || bytes.len() <= l;
+    if (unlimited(hard) && unlimited(soft)) || info.has_flag(cflags::PUBSUB) {
+        return write_killable(sock, info, bytes).await;
+    }
+    let soft_for = Duration::from_secs(h.normal_obuf_soft_secs.load(Relaxed).max(0) as u64);
+    let mut soft_since: Option<tokio::time::Instant> = None;
+    let mut off = 0;
+    while off < bytes.len() {
+        let left = bytes.len() - off;
+        info.obuf.store(left, Relaxed);
+        let over_soft = soft > 0 && left > soft;
+        if !over_soft {
+            soft_since = None;
+        }
+        let since = over_soft.then(|| *soft_since.get_or_insert_with(tokio::time::Instant::now));
+        let over = (hard > 0 && left > hard) || since.is_some_and(|s| s.elapsed() >= soft_for);
+        if over {
+            srv.pubsub.obuf_disconnections.fetch_add(1, Relaxed);
+            info!(
+                id = info.id,
+                addr = %info.addr,
+                "client scheduled to be closed ASAP for overcoming of output buffer limits"
+            );
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "client output buffer limit reached",
+            ));
+        }
+        let soft_timer = async {
+            match since {
+                Some(s) => tokio::time::sleep_until(s + soft_for).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = sock.write(&bytes[off..]) => match r? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                w => off += w,
+            },
+            _ = info.kill.notified() => return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "client killed while its output was pending",
+            )),
+            _ = soft_timer => {}
+        }
+    }
+    // what TLS still holds is within its own bounded buffer: no limit applies to it
+    write_killable(sock, info, &[]).await
+}
+
+async fn flush<S: AsyncWrite + Unpin>(
+    srv: &Server,
+    sock: &mut S,
     reply: &mut Reply,
     info: &ClientInfo,
 ) -> std::io::Result<()> {
@@ -352,7 +438,7 @@ async fn flush(
     crate::persistence::wait_durable().await;
     let n = reply.len();
     info.obuf.store(n, Relaxed);
-    write_killable(sock, info, reply.as_bytes()).await?;
+    write_limited(srv, sock, info, reply.as_bytes()).await?;
     reply.clear();
     info.obuf.store(0, Relaxed);
     info.tot_net_out.fetch_add(n, Relaxed);

@@ -4,6 +4,7 @@ pub mod blocking;
 pub mod client;
 mod connection;
 pub mod stats;
+pub mod tls;
 
 pub use client::{
     cflags, Block, Client, ClientInfo, Origin, ReplyMode, UNBLOCK_ERROR, UNBLOCK_TIMEOUT,
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// Valkey version whose behaviour ferrokey matches.
 pub const VALKEY_VERSION: &str = "8.1.1";
@@ -166,6 +167,8 @@ pub struct Server {
     /// inside: stop listening, port 0).
     pub rebind: Mutex<Option<Option<std::net::TcpListener>>>,
     pub rebind_notify: Notify,
+    /// The TLS context and the tls-port listener hand-over (see [`tls`]).
+    pub tls: tls::Tls,
     /// Clients suspended by a blocking command or a client pause (INFO blocked_clients).
     pub blocked_clients: AtomicUsize,
     /// State behind INFO, LATENCY and DEBUG (instantaneous metrics, latency events...).
@@ -218,6 +221,7 @@ impl Server {
                 .unwrap_or_default(),
             rebind: Mutex::new(None),
             rebind_notify: Notify::new(),
+            tls: Default::default(),
             blocked_clients: AtomicUsize::new(0),
             admin: crate::commands::info::AdminState::new(latency_threshold),
             functions: RwLock::new(BTreeMap::new()),
@@ -267,7 +271,12 @@ impl Server {
             now.as_secs(),
             now.subsec_micros(),
             client.db,
-            client.info.addr
+            // a script's commands run with its caller's info but show as Valkey's "lua"
+            if client.origin == Origin::Script {
+                "lua"
+            } else {
+                client.info.addr.as_str()
+            }
         );
         for a in args {
             line.push(' ');
@@ -371,47 +380,99 @@ impl Server {
         self.started.elapsed().as_millis() as i64
     }
 
-    /// Runs the listener until SHUTDOWN or a signal. Connections are spread over
-    /// `workers`, one single-threaded runtime per core: a connection then lives on one
-    /// thread for its whole life, with no work-stealing hand-offs between cores.
-    /// With no workers given they run on the current runtime.
+    /// Runs the listeners until SHUTDOWN or a signal: the plain one (None with `port
+    /// 0`) and, with `tls-port`, the TLS one, which this binds after building the TLS
+    /// context (an error here means the server cannot start). Connections are spread
+    /// over `workers`, one single-threaded runtime per core: a connection then lives
+    /// on one thread for its whole life, with no work-stealing hand-offs between
+    /// cores. With no workers given they run on the current runtime.
     pub async fn run(
         self: Arc<Self>,
-        listener: TcpListener,
+        listener: Option<TcpListener>,
         workers: Vec<tokio::runtime::Handle>,
     ) -> std::io::Result<()> {
-        let mut addr = listener.local_addr()?;
-        let mut listener = Some(listener);
-        self.listen_port.store(addr.port() as usize, Relaxed);
-        info!(%addr, workers = workers.len(), "ready to accept connections");
+        let mut tls_listener = self.tls_boot()?;
+        if listener.is_none() && tls_listener.is_none() {
+            error!("Configured to not listen anywhere, exiting.");
+            return Err(std::io::Error::other("no listening port"));
+        }
+        let unbound = SocketAddr::from(([0, 0, 0, 0], 0));
+        let mut listener = listener;
+        let mut addr = listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .unwrap_or(unbound);
+        let mut tls_addr = tls_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .unwrap_or(unbound);
+        self.note_ports(&listener, &tls_listener);
+        if listener.is_some() {
+            info!(%addr, workers = workers.len(), "ready to accept connections tcp");
+        }
+        if tls_listener.is_some() {
+            info!(addr = %tls_addr, workers = workers.len(), "ready to accept connections tls");
+        }
         tokio::spawn(cron(self.clone()));
         // CONFIG SET port/bind binds the new socket itself (so a failure refuses the
         // change) and hands it over here
         let me = self.clone();
         *self.config.listen_hook.write() = Some(Box::new(move |bind, port| {
+            let why = |e: String| format!("Unable to listen on this port: {e}");
             let new = if port == 0 {
                 None
             } else {
-                let host = bind
-                    .split_whitespace()
-                    .map(|b| b.trim_start_matches('-'))
-                    .map(|b| if b == "*" { "0.0.0.0" } else { b })
-                    .next()
-                    .unwrap_or("0.0.0.0")
-                    .to_string();
-                // Valkey shows strerror's text alone
-                let why = |e: std::io::Error| {
-                    let t = e.to_string();
-                    let t = t.split(" (os error").next().unwrap_or_default().to_string();
-                    format!("Unable to listen on this port: {t}")
-                };
-                let l = std::net::TcpListener::bind((host.as_str(), port)).map_err(why)?;
-                l.set_nonblocking(true).map_err(why)?;
-                Some(l)
+                Some(bind_first(bind, port).map_err(why)?)
+            };
+            // a new address moves the TLS listener too (both are bound before either
+            // is handed over, so a failure changes nothing)
+            let tls_port = me.config.get_i64("tls-port") as u16;
+            let old_bind = me.config.get("bind").unwrap_or_default();
+            let tls_new = if tls_port != 0 && first_host(bind) != first_host(&old_bind) {
+                Some(bind_first(bind, tls_port).map_err(why)?)
+            } else {
+                None
             };
             *me.rebind.lock() = Some(new);
-            me.rebind_notify.notify_one();
+            if let Some(l) = tls_new {
+                *me.tls.rebind.lock() = Some(Some(l));
+            }
+            me.hand_over();
             Ok(())
+        }));
+        // CONFIG SET tls-*: a new context, and a new tls-port bound, before the change
+        // is committed
+        let me = self.clone();
+        *self.config.tls_hook.write() = Some(Box::new(move |get| {
+            let port: u16 = get("tls-port").parse().unwrap_or(0);
+            // as Valkey, the context is only checked while TLS is in use
+            let acceptor = if port != 0 {
+                let s = tls::Settings::from_lookup(get);
+                Some(tls::build(&s).map_err(|_| tls::UPDATE_FAILED.to_string())?)
+            } else {
+                None
+            };
+            let rebind = if port as i64 != me.config.get_i64("tls-port") {
+                let l = if port == 0 {
+                    None
+                } else {
+                    Some(bind_first(&get("bind"), port).map_err(|e| {
+                        warn!(port, error = %e, "can't bind the TLS port");
+                        tls::LISTEN_FAILED.to_string()
+                    })?)
+                };
+                Some(l)
+            } else {
+                None
+            };
+            let me = me.clone();
+            Ok(Box::new(move || {
+                me.tls.install(acceptor);
+                if let Some(l) = rebind {
+                    *me.tls.rebind.lock() = Some(l);
+                    me.hand_over();
+                }
+            }) as Box<dyn FnOnce() + Send>)
         }));
         let mut next = 0usize;
         // SHUTDOWN may land between two waits on `shutdown`; the flag catches that
@@ -422,35 +483,62 @@ impl Server {
                     None => std::future::pending().await,
                 }
             };
+            let accept_tls = async {
+                match &tls_listener {
+                    Some(l) => l.accept().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = self.rebind_notify.notified() => {
-                    if let Some(new) = self.rebind.lock().take() {
-                        listener = match new {
-                            Some(l) => match TcpListener::from_std(l) {
-                                Ok(l) => Some(l),
-                                Err(e) => {
-                                    warn!(error = %e, "can't use the new listening socket");
-                                    continue;
-                                }
-                            },
-                            None => None,
-                        };
-                        if let Some(a) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
-                            addr = a;
+                    // each slot stays locked until its socket is swapped in and the
+                    // old one closed: `hand_over` waits on exactly that
+                    let mut slot = self.rebind.lock();
+                    if let Some(new) = slot.take() {
+                        if let Some(l) = adopt(new) {
+                            listener = l;
+                            if let Some(a) = listener.as_ref().and_then(|l| l.local_addr().ok()) {
+                                addr = a;
+                            }
+                            info!(%addr, "listening address changed");
                         }
-                        let port = listener.as_ref().map_or(0, |_| addr.port() as usize);
-                        self.listen_port.store(port, Relaxed);
-                        info!(%addr, "listening address changed");
                     }
+                    drop(slot);
+                    let mut slot = self.tls.rebind.lock();
+                    if let Some(new) = slot.take() {
+                        if let Some(l) = adopt(new) {
+                            tls_listener = l;
+                            if let Some(a) = tls_listener.as_ref().and_then(|l| l.local_addr().ok()) {
+                                tls_addr = a;
+                            }
+                            info!(addr = %tls_addr, "TLS listening address changed");
+                        }
+                    }
+                    drop(slot);
+                    self.note_ports(&listener, &tls_listener);
                 }
                 r = accept => match r {
                     Ok((sock, peer)) => {
                         let target = (!workers.is_empty()).then(|| &workers[next % workers.len()]);
                         next = next.wrapping_add(1);
-                        self.clone().accept(sock, peer, addr, target);
+                        self.clone().accept(sock, peer, addr, target, None);
                     }
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                r = accept_tls => match r {
+                    Ok((sock, peer)) => {
+                        let target = (!workers.is_empty()).then(|| &workers[next % workers.len()]);
+                        next = next.wrapping_add(1);
+                        // a context is always installed while the TLS port listens
+                        if let Some(acceptor) = self.tls.acceptor() {
+                            self.clone().accept(sock, peer, tls_addr, target, Some(acceptor));
+                        }
+                    }
+                    Err(e) => {
                         warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
@@ -462,30 +550,120 @@ impl Server {
         Ok(())
     }
 
+    /// Wakes the accept loop to take the listening sockets left in `rebind` /
+    /// `tls.rebind`, and waits (briefly) until it has: the sockets they replace are
+    /// closed by then, so a port one CONFIG SET gives up is free for the next one
+    /// (`CONFIG SET tls-port 0` then `CONFIG SET port <that port>`), as in Valkey,
+    /// where the change is synchronous. Bounded, so a server whose accept loop shares
+    /// the caller's thread (no workers) cannot deadlock here.
+    fn hand_over(&self) {
+        self.rebind_notify.notify_one();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        // a slot is emptied under its lock, which is held until the swap is done
+        while (self.rebind.lock().is_some() || self.tls.rebind.lock().is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// At start with `tls-port`: builds the TLS context and binds its port.
+    fn tls_boot(&self) -> std::io::Result<Option<TcpListener>> {
+        let port = self.config.get_i64("tls-port") as u16;
+        if port == 0 {
+            return Ok(None);
+        }
+        let settings = tls::Settings::from_lookup(&|n| self.config.get(n).unwrap_or_default());
+        let acceptor = tls::build(&settings).map_err(|_| {
+            error!("Failed to configure TLS. Check logs for more info.");
+            std::io::Error::other("TLS configuration failed")
+        })?;
+        self.tls.install(Some(acceptor));
+        let bind = self.config.get("bind").unwrap_or_default();
+        let l = bind_first(&bind, port).map_err(|e| {
+            error!(port, error = %e, "can't bind the TLS listening socket");
+            std::io::Error::other(e)
+        })?;
+        TcpListener::from_std(l).map(Some)
+    }
+
+    /// INFO's tcp_port: the plain port, or the TLS one when only TLS listens (as
+    /// Valkey shows it).
+    fn note_ports(&self, plain: &Option<TcpListener>, tls: &Option<TcpListener>) {
+        let port = |l: &Option<TcpListener>| {
+            l.as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map_or(0, |a| a.port() as usize)
+        };
+        let (p, t) = (port(plain), port(tls));
+        self.tls.port.store(t, Relaxed);
+        self.listen_port.store(if p != 0 { p } else { t }, Relaxed);
+    }
+
+    /// INFO's `listenerN` lines, as Valkey numbers them (0 TCP, 1 unix socket, 2
+    /// TLS): each listener that is open, with the bind list and its port.
+    pub fn listeners_info(&self) -> Vec<(String, String)> {
+        let tls = self.tls.port.load(Relaxed);
+        let tcp = match self.listen_port.load(Relaxed) {
+            p if tls != 0 && p == tls => 0,
+            p => p,
+        };
+        let bind = self.config.get("bind").unwrap_or_default();
+        [(0, "tcp", tcp), (2, "tls", tls)]
+            .into_iter()
+            .filter(|&(_, _, port)| port != 0)
+            .map(|(i, name, port)| {
+                let mut l = format!("name={name}");
+                for b in bind.split_whitespace() {
+                    l.push_str(",bind=");
+                    l.push_str(b);
+                }
+                l.push_str(&format!(",port={port}"));
+                (format!("listener{i}"), l)
+            })
+            .collect()
+    }
+
+    /// Hands an accepted socket to its worker (`tls`: after a handshake there).
     fn accept(
         self: Arc<Self>,
         sock: tokio::net::TcpStream,
         peer: SocketAddr,
         local: SocketAddr,
         target: Option<&tokio::runtime::Handle>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
     ) {
         self.stats.connections_received.fetch_add(1, Relaxed);
         let _ = sock.set_nodelay(true);
-        let Some(handle) = target else {
-            tokio::spawn(connection::serve(self, sock, peer, local));
-            return;
+        let keepalive = self.config.get_i64("tcp-keepalive");
+        if keepalive > 0 {
+            set_keepalive(&sock, keepalive as u64);
+        }
+        let fd = {
+            use std::os::fd::AsRawFd;
+            sock.as_raw_fd() as i64
         };
-        // re-register the socket with the worker's own reactor
-        match sock.into_std() {
-            Ok(std_sock) => {
-                handle.spawn(async move {
-                    match tokio::net::TcpStream::from_std(std_sock) {
-                        Ok(sock) => connection::serve(self, sock, peer, local).await,
-                        Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
-                    }
-                });
-            }
-            Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
+        // two distinct tasks, so a plain connection's future does not carry a TLS
+        // stream's room
+        match tls {
+            None => spawn_on(target, sock, move |sock| {
+                connection::serve(self, sock, peer, local, fd)
+            }),
+            Some(acceptor) => spawn_on(target, sock, move |sock| async move {
+                // the handshake runs here, on the connection's worker, never in the
+                // accept loop
+                match tls::handshake(&acceptor, sock).await {
+                    Ok(stream) => connection::serve(self, stream, peer, local, fd).await,
+                    // Valkey logs these at verbose: scanners and health checks
+                    // would flood the default log
+                    Err(e) => tracing::debug!(
+                        addr = %peer,
+                        laddr = %local,
+                        error = %e,
+                        "Error accepting a client connection"
+                    ),
+                }
+            }),
         }
     }
 
@@ -578,4 +756,80 @@ async fn cron(srv: Arc<Server>) {
             next_shard = (next_shard + 17) % crate::store::SHARDS;
         }
     }
+}
+
+/// `tcp-keepalive`: probes after `secs` idle, then every third of it, three times, as
+/// Valkey's `anetKeepAlive` does, so dead peers are noticed in about twice `secs`.
+fn set_keepalive(sock: &tokio::net::TcpStream, secs: u64) {
+    let idle = std::time::Duration::from_secs(secs);
+    let ka = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    let ka = ka
+        .with_interval(std::time::Duration::from_secs((secs / 3).max(1)))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(sock).set_tcp_keepalive(&ka) {
+        tracing::debug!(error = %e, "could not set tcp-keepalive");
+    }
+}
+
+/// Runs a connection task on its worker (re-registering the socket with the worker's
+/// own reactor), or on the current runtime when there are no workers.
+fn spawn_on<F, Fut>(target: Option<&tokio::runtime::Handle>, sock: tokio::net::TcpStream, task: F)
+where
+    F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(handle) = target else {
+        tokio::spawn(task(sock));
+        return;
+    };
+    match sock.into_std() {
+        Ok(std_sock) => {
+            handle.spawn(async move {
+                match tokio::net::TcpStream::from_std(std_sock) {
+                    Ok(sock) => task(sock).await,
+                    Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
+                }
+            });
+        }
+        Err(e) => warn!(error = %e, "could not hand a connection to its worker"),
+    }
+}
+
+/// A listening socket handed over by CONFIG SET, made a tokio listener (Some(None):
+/// stop listening); None if it cannot be used.
+fn adopt(new: Option<std::net::TcpListener>) -> Option<Option<TcpListener>> {
+    match new {
+        Some(l) => match TcpListener::from_std(l) {
+            Ok(l) => Some(Some(l)),
+            Err(e) => {
+                warn!(error = %e, "can't use the new listening socket");
+                None
+            }
+        },
+        None => Some(None),
+    }
+}
+
+/// Binds `port` on the first address of a `bind` list (ferrokey listens on one
+/// address); the error is strerror's text alone, as Valkey shows it.
+fn bind_first(bind: &str, port: u16) -> Result<std::net::TcpListener, String> {
+    let host = first_host(bind);
+    let why = |e: std::io::Error| {
+        let t = e.to_string();
+        t.split(" (os error").next().unwrap_or_default().to_string()
+    };
+    let l = std::net::TcpListener::bind((host.as_str(), port)).map_err(why)?;
+    l.set_nonblocking(true).map_err(why)?;
+    Ok(l)
+}
+
+/// The address ferrokey listens on for a `bind` list: its first one.
+fn first_host(bind: &str) -> String {
+    bind.split_whitespace()
+        .map(|b| b.trim_start_matches('-'))
+        .map(|b| if b == "*" { "0.0.0.0" } else { b })
+        .next()
+        .unwrap_or("0.0.0.0")
+        .to_string()
 }

@@ -89,6 +89,9 @@ impl Stats {
             if let Some((_, t)) = l.iter().find(|(id, _)| *id == self.id) {
                 return f(t);
             }
+            // blocks of servers dropped since (only this list still holds them): a
+            // process that creates servers one after another must not keep them all
+            l.retain(|(_, t)| Arc::strong_count(t) > 1);
             let t = Arc::new(ThreadStats::new());
             self.threads.lock().push(t.clone());
             l.push((self.id, t.clone()));

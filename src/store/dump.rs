@@ -860,9 +860,9 @@ pub fn decode(payload: &[u8], lim: &Limits) -> Result<OwnedValue, DumpError> {
 pub fn read_value(t: u8, r: &mut Reader, lim: &Limits) -> Result<OwnedValue, DumpError> {
     let obj = match t {
         RDB_TYPE_STRING => return Ok(OwnedValue::Str(r.string()?)),
-        RDB_TYPE_LIST => Object::List(read_list(r, lim)?),
+        RDB_TYPE_LIST => Object::list(read_list(r, lim)?),
         RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => {
-            Object::List(read_quicklist(r, t == RDB_TYPE_LIST_QUICKLIST_2, lim)?)
+            Object::list(read_quicklist(r, t == RDB_TYPE_LIST_QUICKLIST_2, lim)?)
         }
         RDB_TYPE_LIST_ZIPLIST => {
             let blob = r.string()?;
@@ -870,7 +870,7 @@ pub fn read_value(t: u8, r: &mut Reader, lim: &Limits) -> Result<OwnedValue, Dum
             nonempty(texts.len())?;
             // Valkey keeps this one as a quicklist without trying the compact form
             let elems = texts.iter().map(|t| &t[..]);
-            Object::List(List::from_pushes(lim.list_fill, elems, false))
+            Object::list(List::from_pushes(lim.list_fill, elems, false))
         }
         RDB_TYPE_SET => Object::Set(read_set(r, lim)?),
         RDB_TYPE_SET_INTSET => {
@@ -1855,11 +1855,11 @@ mod collection_tests {
         let x70 = [b'x'; 70];
         let cases: Vec<(Object, &[u8])> = vec![
             (
-                Object::List(list_of(-2, &[b"a", b"b", b"123", b"-7", &x70])),
+                Object::list(list_of(-2, &[b"a", b"b", b"123", b"-7", &x70])),
                 b"\x12\x01\x02\xc3\x1b@[\x13[\x00\x00\x00\x05\x00\x81a\x02\x81b\x02{\x01\xdf\xf9\x02\xe0Fx\xe0<\x00\x01H\xff\x0b\x00\xb6t\xef3\x82\xfd\xad\xc4",
             ),
             (
-                Object::List(list_of(2, &[b"a", b"b", b"c", b"d", b"e"])),
+                Object::list(list_of(2, &[b"a", b"b", b"c", b"d", b"e"])),
                 b"\x12\x03\x02\r\r\x00\x00\x00\x02\x00\x81a\x02\x81b\x02\xff\x02\r\r\x00\x00\x00\x02\x00\x81c\x02\x81d\x02\xff\x02\n\n\x00\x00\x00\x01\x00\x81e\x02\xff\x0b\x00\x85\x8d\x8b\xd4\x9d\xbfHR",
             ),
             (
@@ -1930,7 +1930,7 @@ mod collection_tests {
             &s4095,
             &s4096,
         ];
-        let l = Object::List(list_of(-5, &elems));
+        let l = Object::list(list_of(-5, &elems));
         assert_eq!(l.encoding(), "listpack");
         round_trip(&l, &lim);
         // every integer-looking element really went through an integer encoding
@@ -1949,7 +1949,7 @@ mod collection_tests {
         // a plain node between packed ones
         let l = list_of(-2, &[b"a", &big, b"b"]);
         assert_eq!(l.node_layout(), vec![(1, false), (1, true), (1, false)]);
-        round_trip(&Object::List(l.clone()), &lim);
+        round_trip(&Object::list(l.clone()), &lim);
         // count-limited nodes
         let elems: Vec<Vec<u8>> = (0..50).map(|i| format!("e{i}").into_bytes()).collect();
         let refs: Vec<&[u8]> = elems.iter().map(|e| &e[..]).collect();
@@ -1958,19 +1958,19 @@ mod collection_tests {
             list_fill: 4,
             ..lim
         };
-        round_trip(&Object::List(q.clone()), &lim4);
-        let Object::List(back) = restore(&payload(&Object::List(q.clone())), &lim4).unwrap() else {
+        round_trip(&Object::list(q.clone()), &lim4);
+        let Object::List(back) = restore(&payload(&Object::list(q.clone())), &lim4).unwrap() else {
             panic!("not a list")
         };
         assert_eq!(back.node_layout(), q.node_layout());
         // restored where the fill allows one node: the compact encoding
-        let Object::List(back) = restore(&payload(&Object::List(q)), &lim).unwrap() else {
+        let Object::List(back) = restore(&payload(&Object::list(q)), &lim).unwrap() else {
             panic!("not a list")
         };
         assert_eq!(back.encoding(), "quicklist");
         assert_eq!(back.len(), 50);
         let one = list_of(4, &[b"a", b"b", b"c"]);
-        let Object::List(back) = restore(&payload(&Object::List(one)), &lim).unwrap() else {
+        let Object::List(back) = restore(&payload(&Object::list(one)), &lim).unwrap() else {
             panic!("not a list")
         };
         assert_eq!(back.encoding(), "listpack");
@@ -2346,7 +2346,7 @@ mod collection_tests {
             w.string(e);
         }
         let l = restore(&w.finish(), &lim).unwrap();
-        assert_same(&l, &Object::List(list_of(-2, &[b"a", b"1", b"c"])));
+        assert_same(&l, &Object::list(list_of(-2, &[b"a", b"1", b"c"])));
         assert_eq!(l.encoding(), "listpack");
         // scores as text, with the length byte's special values
         let mut w = Writer::new(false);
@@ -2541,8 +2541,8 @@ mod collection_tests {
             .collect();
         let int_refs: Vec<&[u8]> = ints.iter().map(|m| &m[..]).collect();
         let seeds: Vec<Vec<u8>> = vec![
-            payload(&Object::List(list_of(-2, &[b"a", b"1", b"-300", b"xyz"]))),
-            payload(&Object::List(list_of(
+            payload(&Object::list(list_of(-2, &[b"a", b"1", b"-300", b"xyz"]))),
+            payload(&Object::list(list_of(
                 2,
                 &[b"a", b"1", &[b'q'; 9000], b"b", b"c"],
             ))),

@@ -174,10 +174,14 @@ impl Pack {
         if enc.len() == end - at {
             self.buf[at..end].copy_from_slice(&enc);
         } else {
-            if enc.len() > end - at {
+            let grows = enc.len() > end - at;
+            if grows {
                 self.buf.reserve_exact(enc.len() - (end - at));
             }
             self.buf.splice(at..end, enc);
+            if !grows {
+                self.buf.shrink_to_fit();
+            }
         }
     }
 }
@@ -288,6 +292,9 @@ impl Hash {
             Repr::Listpack(p) => match p.find(field) {
                 Some((at, end, _)) => {
                     p.buf.drain(at..end);
+                    // the buffer is the whole value: give the pair's bytes back, as
+                    // Valkey's listpack shrinks on delete
+                    p.buf.shrink_to_fit();
                     p.len -= 1;
                     true
                 }
@@ -370,7 +377,9 @@ impl Hash {
 /// Memory: a bucket is a 4-byte slot id heading its chain; a slot is one allocation
 /// holding `varint(field len) field value` plus a 4-byte link, 24 bytes in the slot
 /// vector (ids are `u32`: at most 2^32 - 1 fields). Removed slots go on a free list
-/// and the vector is rebuilt when mostly free.
+/// and the vector is rebuilt when mostly free. Each slot keeps the low 32 bits of its
+/// field's hash (in what would be padding): a lookup compares it before reading the
+/// slot's data, and a resize relinks without hashing again.
 /// Random picks draw slots uniformly (rejecting free ones, at most 3/4 of them), which
 /// gives every field the same probability whatever the chain lengths.
 #[derive(Clone, Debug)]
@@ -392,10 +401,12 @@ struct Slot {
     data: Box<[u8]>,
     /// The next slot of the chain or, for a free slot, of the free list.
     next: u32,
+    /// `hash_of(field)`; it alone picks the bucket, so a table has at most 2^32.
+    hash: u32,
 }
 
-fn hash_of(field: &[u8]) -> u64 {
-    HASHER.hash_one(field)
+fn hash_of(field: &[u8]) -> u32 {
+    HASHER.hash_one(field) as u32
 }
 
 /// (field, value) of a slot's bytes.
@@ -427,19 +438,16 @@ impl Table {
         }
     }
 
-    fn mask(&self) -> u64 {
-        self.buckets.len() as u64 - 1
+    fn mask(&self) -> u32 {
+        (self.buckets.len() - 1) as u32
     }
 
-    fn bucket(&self, field: &[u8]) -> usize {
-        (hash_of(field) & self.mask()) as usize
-    }
-
-    fn find(&self, field: &[u8]) -> Option<usize> {
-        let mut i = self.buckets[self.bucket(field)];
+    /// The slot holding `field`, whose hash is `h`.
+    fn find(&self, field: &[u8], h: u32) -> Option<usize> {
+        let mut i = self.buckets[(h & self.mask()) as usize];
         while i != NIL {
             let s = &self.slots[i as usize];
-            if split_pair(&s.data).0 == field {
+            if s.hash == h && split_pair(&s.data).0 == field {
                 return Some(i as usize);
             }
             i = s.next;
@@ -448,34 +456,44 @@ impl Table {
     }
 
     fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.find(field).map(|i| split_pair(&self.slots[i].data).1)
+        self.find(field, hash_of(field))
+            .map(|i| split_pair(&self.slots[i].data).1)
     }
 
     fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        if let Some(i) = self.find(field) {
-            let data = pair_data(field, value);
-            self.bytes = self.bytes + data.len() - self.slots[i].data.len();
-            self.slots[i].data = data;
+        let h = hash_of(field);
+        if let Some(i) = self.find(field, h) {
+            let data = &mut self.slots[i].data;
+            let at = data.len() - split_pair(data).1.len();
+            if data.len() - at == value.len() {
+                // same length (the usual overwrite): no allocation
+                data[at..].copy_from_slice(value);
+            } else {
+                let new = pair_data(field, value);
+                self.bytes = self.bytes + new.len() - data.len();
+                *data = new;
+            }
             return false;
         }
-        self.insert_data(pair_data(field, value));
+        self.insert_data(pair_data(field, value), h);
         true
     }
 
     /// Adds a field known to be absent.
     fn insert_owned(&mut self, field: &[u8], value: &[u8]) {
-        self.insert_data(pair_data(field, value));
+        self.insert_data(pair_data(field, value), hash_of(field));
     }
 
-    fn insert_data(&mut self, data: Box<[u8]>) {
+    fn insert_data(&mut self, data: Box<[u8]>, hash: u32) {
         if self.len >= self.buckets.len() {
             self.resize(self.buckets.len() * 2);
         }
-        let b = self.bucket(split_pair(&data).0);
+        let b = (hash & self.mask()) as usize;
         self.bytes += data.len();
         let slot = Slot {
             data,
             next: self.buckets[b],
+            hash,
         };
         let id = if self.free != NIL {
             let id = self.free;
@@ -491,12 +509,14 @@ impl Table {
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
-        let b = self.bucket(field);
+        let h = hash_of(field);
+        let b = (h & self.mask()) as usize;
         let mut prev = NIL;
         let mut i = self.buckets[b];
         while i != NIL {
             let next = self.slots[i as usize].next;
-            if split_pair(&self.slots[i as usize].data).0 == field {
+            let s = &self.slots[i as usize];
+            if s.hash == h && split_pair(&s.data).0 == field {
                 if prev == NIL {
                     self.buckets[b] = next;
                 } else {
@@ -534,13 +554,14 @@ impl Table {
         }
     }
 
-    /// Relinks every used slot into `size` buckets (the free list is left as it is).
+    /// Relinks every used slot into `size` buckets from the stored hashes (the free
+    /// list is left as it is).
     fn resize(&mut self, size: usize) {
         self.buckets = vec![NIL; size];
         let mask = self.mask();
         for (i, s) in self.slots.iter_mut().enumerate() {
             if !s.data.is_empty() {
-                let b = (hash_of(split_pair(&s.data).0) & mask) as usize;
+                let b = (s.hash & mask) as usize;
                 s.next = self.buckets[b];
                 self.buckets[b] = i as u32;
             }
@@ -567,7 +588,7 @@ impl Table {
     }
 
     fn scan_step<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
-        let m = self.mask();
+        let m = self.mask() as u64;
         let mut i = self.buckets[(cursor & m) as usize];
         while i != NIL {
             let s = &self.slots[i as usize];
@@ -841,6 +862,48 @@ mod tests {
                 proptest::prop_assert_eq!(got, want);
             }
         }
+    }
+
+    #[test]
+    fn table_slots_stay_small_and_overwrites_keep_accounting() {
+        // the stored hash sits in what was padding
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
+        let lim = Limits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut h = Hash::default();
+        h.set(b"f", b"12345678", lim);
+        h.set(b"f", b"abcdefgh", lim);
+        assert_eq!(h.get(b"f"), Some(&b"abcdefgh"[..]));
+        h.set(b"f", b"xy", lim);
+        assert_eq!(h.get(b"f"), Some(&b"xy"[..]));
+        let Repr::Table(t) = &h.repr else {
+            panic!("not a table")
+        };
+        assert_eq!(t.bytes, 1 + 1 + 2);
+    }
+
+    #[test]
+    fn compact_buffer_keeps_no_slack() {
+        let lim = Limits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let mut h = Hash::default();
+        for i in 0..10 {
+            h.set(format!("f{i}").as_bytes(), b"v0000000", lim);
+        }
+        // 10 pairs of one header byte, a 2-byte field and an 8-byte value
+        assert_eq!(h.mem_usage(), 110);
+        for i in 0..5 {
+            assert!(h.remove(format!("f{i}").as_bytes()));
+        }
+        assert_eq!(h.mem_usage(), 55);
+        h.set(b"f5", b"v", lim);
+        assert_eq!(h.mem_usage(), 48);
+        assert_eq!(h.get(b"f5"), Some(&b"v"[..]));
+        assert_eq!(h.get(b"f9"), Some(&b"v0000000"[..]));
     }
 
     #[test]

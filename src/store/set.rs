@@ -58,7 +58,9 @@ impl Elem<'_> {
 enum Enc {
     Ints(Vec<i64>),
     Pack(Vec<Box<[u8]>>),
-    Table(Table),
+    /// Boxed so that a `Set` (and so every stored object) stays small: objects live
+    /// inline in their keyspace entries.
+    Table(Box<Table>),
 }
 
 /// A set value.
@@ -100,7 +102,7 @@ impl Set {
 
     pub fn new_hashtable(cap: usize) -> Set {
         Set {
-            enc: Enc::Table(Table::with_capacity(cap)),
+            enc: Enc::Table(Box::new(Table::with_capacity(cap))),
         }
     }
 
@@ -123,7 +125,9 @@ impl Set {
         for m in &members {
             t.insert(m);
         }
-        Set { enc: Enc::Table(t) }
+        Set {
+            enc: Enc::Table(Box::new(t)),
+        }
     }
 
     /// An empty set that can hold `first`, sized for about `size_hint` members
@@ -201,7 +205,7 @@ impl Set {
         for e in self.iter() {
             e.with_bytes(|b| t.insert(b));
         }
-        self.enc = Enc::Table(t);
+        self.enc = Enc::Table(Box::new(t));
     }
 
     fn convert_to_listpack(&mut self) {
@@ -366,11 +370,7 @@ impl Set {
                 Some(itoa::Buffer::new().format(n).as_bytes().to_vec())
             }
             Enc::Pack(v) if !v.is_empty() => Some(v.remove(rng.gen_range(0..v.len())).into_vec()),
-            Enc::Table(t) => {
-                let m = t.random(rng)?.to_vec();
-                t.remove(&m);
-                Some(m)
-            }
+            Enc::Table(t) => t.pop_random(rng),
             _ => None,
         }
     }
@@ -443,124 +443,367 @@ impl Set {
 static HASHER: LazyLock<foldhash::fast::RandomState> =
     LazyLock::new(foldhash::fast::RandomState::default);
 
-fn hash_member(m: &[u8]) -> u64 {
-    HASHER.hash_one(m)
+/// The low 32 bits of a member's hash: they pick its bucket (ids are `u32`, so a table
+/// never has more than 2^32 buckets) and, stored beside the member, let a lookup skip
+/// non-matching entries and a resize relink without hashing anything again.
+fn hash_member(m: &[u8]) -> u32 {
+    HASHER.hash_one(m) as u32
 }
 
-/// Chained buckets with a power-of-two count: the layout SSCAN's reverse-binary cursor
-/// needs to return every member present for the whole scan across resizes, and that
-/// lets a random member be drawn without walking the set.
-#[derive(Clone, Debug, Default)]
-struct Table {
-    buckets: Vec<Vec<Box<[u8]>>>,
-    len: usize,
+/// Members up to this long live inside their entry, with no allocation of their own:
+/// that covers typical ids and `element:000000012345`-style names.
+const INLINE: usize = 22;
+
+/// A member's bytes: inline when short, boxed otherwise; `Free` marks an entry on the
+/// free list. 24 bytes either way.
+#[derive(Clone, Debug)]
+enum Member {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<[u8]>),
+    Free,
 }
 
+impl Member {
+    fn new(m: &[u8]) -> Member {
+        if m.len() <= INLINE {
+            let mut buf = [0u8; INLINE];
+            buf[..m.len()].copy_from_slice(m);
+            Member::Inline {
+                len: m.len() as u8,
+                buf,
+            }
+        } else {
+            Member::Heap(m.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, buf } => &buf[..*len as usize],
+            Member::Heap(b) => b,
+            Member::Free => &[],
+        }
+    }
+
+    fn is_free(&self) -> bool {
+        matches!(self, Member::Free)
+    }
+
+    /// Heap bytes owned beyond the entry itself.
+    fn heap(&self) -> usize {
+        match self {
+            Member::Heap(b) => b.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// One member with its hash and the link to the next entry of its chain (or, when
+/// free, of the free list): 32 bytes.
+#[derive(Clone, Debug)]
+struct Entry {
+    hash: u32,
+    next: u32,
+    m: Member,
+}
+
+const NIL: u32 = u32::MAX;
 const MIN_BUCKETS: usize = 4;
-/// Chains longer than this are so unlikely at a fill of at most one that sampling by
-/// (bucket, slot) stays uniform in practice.
-const SAMPLE_DEPTH: usize = 8;
+
+/// Entries per chunk of the entry store: 128 KiB.
+const CHUNK: usize = 4096;
+
+/// The entries of a table, in fixed-size chunks past the first: a big set grows by
+/// adding a chunk, never by reallocating and copying everything (which would also
+/// leave the old block's pages resident after the copy, so a 1M-member set would
+/// hold up to half again its size). The first chunk grows as a `Vec` does up to
+/// `CHUNK`, so a small table stays small. Ids index across chunks.
+#[derive(Clone, Debug, Default)]
+struct Entries {
+    chunks: Vec<Vec<Entry>>,
+}
+
+impl Entries {
+    fn with_capacity(cap: usize) -> Entries {
+        let mut e = Entries::default();
+        if cap > 0 {
+            e.chunks.push(Vec::with_capacity(cap.min(CHUNK)));
+        }
+        e
+    }
+
+    fn len(&self) -> usize {
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
+            None => 0,
+        }
+    }
+
+    fn push(&mut self, e: Entry) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => {
+                if last.len() == last.capacity() {
+                    let want = (last.len() * 2).clamp(MIN_BUCKETS, CHUNK);
+                    last.reserve_exact(want - last.len());
+                }
+                last.push(e);
+            }
+            _ => {
+                let mut c = Vec::with_capacity(if self.chunks.is_empty() {
+                    MIN_BUCKETS
+                } else {
+                    CHUNK
+                });
+                c.push(e);
+                self.chunks.push(c);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.chunks.iter_mut().flatten()
+    }
+
+    /// Keeps the entries in use, packed from id 0, each chunk sized exactly.
+    fn retain_used(&mut self) {
+        let mut out = Entries::default();
+        for c in std::mem::take(&mut self.chunks) {
+            for e in c {
+                if !e.m.is_free() {
+                    out.push(e);
+                }
+            }
+        }
+        if let Some(last) = out.chunks.last_mut() {
+            last.shrink_to_fit();
+        }
+        *self = out;
+    }
+
+    fn capacity(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
+    }
+}
+
+impl std::ops::Index<usize> for Entries {
+    type Output = Entry;
+    fn index(&self, i: usize) -> &Entry {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Entries {
+    fn index_mut(&mut self, i: usize) -> &mut Entry {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+/// Chained buckets with a power-of-two count, grown at load factor 1 and shrunk below
+/// 1/8: the layout SSCAN's reverse-binary cursor needs to return every member present
+/// for the whole scan across resizes (a member's bucket depends only on its hash and
+/// the size, never on what else was inserted, as open addressing would make it).
+///
+/// The chains are flat: a bucket is the `u32` id of its first entry and all entries
+/// sit in one store, each holding its member (inline when short), its hash and the
+/// next id. A lookup reads the bucket word, then entries whose stored hash matches
+/// before comparing bytes; no per-member or per-bucket allocation for short members.
+/// Removed entries go on a free list; the store is compacted when mostly free, so a
+/// random member is drawn by picking entries uniformly and rejecting free ones (at
+/// most 3/4 of them), which gives every member the same odds whatever its chain.
+#[derive(Clone, Debug)]
+struct Table {
+    buckets: Vec<u32>,
+    entries: Entries,
+    free: u32,
+    len: usize,
+    /// Bytes of boxed (long) members, so MEMORY USAGE needs no walk.
+    heap: usize,
+}
 
 impl Table {
     fn with_capacity(cap: usize) -> Table {
-        let mut t = Table::default();
-        if cap > 0 {
-            t.rehash(cap.next_power_of_two().max(MIN_BUCKETS));
+        let size = cap
+            .max(MIN_BUCKETS)
+            .checked_next_power_of_two()
+            .unwrap_or(MIN_BUCKETS);
+        Table {
+            buckets: vec![NIL; size],
+            entries: Entries::with_capacity(cap),
+            free: NIL,
+            len: 0,
+            heap: 0,
         }
-        t
     }
 
-    fn mask(&self) -> usize {
-        self.buckets.len() - 1
+    fn mask(&self) -> u32 {
+        (self.buckets.len() - 1) as u32
     }
 
-    fn bucket_of(&self, m: &[u8]) -> usize {
-        hash_member(m) as usize & self.mask()
+    /// The id of the entry holding `m`, whose hash is `h`.
+    fn find(&self, m: &[u8], h: u32) -> Option<u32> {
+        let mut i = self.buckets[(h & self.mask()) as usize];
+        while i != NIL {
+            let e = &self.entries[i as usize];
+            if e.hash == h && e.m.bytes() == m {
+                return Some(i);
+            }
+            i = e.next;
+        }
+        None
     }
 
     fn contains(&self, m: &[u8]) -> bool {
-        !self.buckets.is_empty() && self.buckets[self.bucket_of(m)].iter().any(|x| &**x == m)
+        self.find(m, hash_member(m)).is_some()
     }
 
     fn insert(&mut self, m: &[u8]) -> bool {
-        if self.contains(m) {
+        let h = hash_member(m);
+        if self.find(m, h).is_some() {
             return false;
         }
-        if self.buckets.is_empty() {
-            self.rehash(MIN_BUCKETS);
-        } else if self.len >= self.buckets.len() {
-            self.rehash(self.buckets.len() * 2);
-        }
-        let b = self.bucket_of(m);
-        self.buckets[b].push(m.into());
-        self.len += 1;
+        self.insert_new(m, h);
         true
+    }
+
+    /// Adds a member known to be absent.
+    fn insert_new(&mut self, m: &[u8], hash: u32) {
+        if self.len >= self.buckets.len() {
+            self.resize(self.buckets.len() * 2);
+        }
+        let b = (hash & self.mask()) as usize;
+        let e = Entry {
+            hash,
+            next: self.buckets[b],
+            m: Member::new(m),
+        };
+        self.heap += e.m.heap();
+        let id = if self.free != NIL {
+            let id = self.free;
+            self.free = self.entries[id as usize].next;
+            self.entries[id as usize] = e;
+            id
+        } else {
+            self.entries.push(e);
+            (self.entries.len() - 1) as u32
+        };
+        self.buckets[b] = id;
+        self.len += 1;
     }
 
     fn remove(&mut self, m: &[u8]) -> bool {
-        if self.buckets.is_empty() {
-            return false;
+        let h = hash_member(m);
+        match self.find(m, h) {
+            Some(id) => {
+                self.remove_id(id);
+                true
+            }
+            None => false,
         }
-        let b = self.bucket_of(m);
-        let Some(pos) = self.buckets[b].iter().position(|x| &**x == m) else {
-            return false;
-        };
-        self.buckets[b].swap_remove(pos);
-        self.len -= 1;
-        if self.buckets.len() > MIN_BUCKETS && self.len * 8 < self.buckets.len() {
-            self.rehash(self.len.max(MIN_BUCKETS).next_power_of_two());
-        }
-        true
     }
 
-    fn rehash(&mut self, n: usize) {
-        let mut new: Vec<Vec<Box<[u8]>>> = Vec::new();
-        new.resize_with(n, Vec::new);
-        for chain in self.buckets.drain(..) {
-            for m in chain {
-                let b = hash_member(&m) as usize & (n - 1);
-                new[b].push(m);
+    /// Unlinks entry `id` (in use) from its chain and frees it.
+    fn remove_id(&mut self, id: u32) {
+        let b = (self.entries[id as usize].hash & self.mask()) as usize;
+        let next = self.entries[id as usize].next;
+        if self.buckets[b] == id {
+            self.buckets[b] = next;
+        } else {
+            let mut i = self.buckets[b];
+            while self.entries[i as usize].next != id {
+                i = self.entries[i as usize].next;
+            }
+            self.entries[i as usize].next = next;
+        }
+        let e = &mut self.entries[id as usize];
+        self.heap -= e.m.heap();
+        e.m = Member::Free;
+        e.next = self.free;
+        self.free = id;
+        self.len -= 1;
+        self.after_remove();
+    }
+
+    fn after_remove(&mut self) {
+        let shrink = self.buckets.len() > MIN_BUCKETS && self.len * 8 < self.buckets.len();
+        let size = if shrink {
+            self.len.max(MIN_BUCKETS).next_power_of_two()
+        } else {
+            self.buckets.len()
+        };
+        if self.entries.len() > 64 && self.len * 4 < self.entries.len() {
+            // ids change, bucket membership does not: a scan under way is unaffected
+            self.entries.retain_used();
+            self.free = NIL;
+            self.resize(size);
+        } else if shrink {
+            self.resize(size);
+        }
+    }
+
+    /// Relinks every entry in use into `size` buckets from its stored hash (the free
+    /// list is left as it is).
+    fn resize(&mut self, size: usize) {
+        self.buckets = vec![NIL; size];
+        let mask = self.mask();
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            if !e.m.is_free() {
+                let b = (e.hash & mask) as usize;
+                e.next = self.buckets[b];
+                self.buckets[b] = i as u32;
             }
         }
-        self.buckets = new;
     }
 
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.buckets.iter().flat_map(|c| c.iter().map(|m| &**m))
+        self.entries
+            .iter()
+            .filter(|e| !e.m.is_free())
+            .map(|e| e.m.bytes())
     }
 
     fn mem_usage(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Vec<Box<[u8]>>>()
-            + self
-                .buckets
-                .iter()
-                .map(|c| c.capacity() * std::mem::size_of::<Box<[u8]>>())
-                .sum::<usize>()
-            + self.iter().map(|m| m.len()).sum::<usize>()
+        self.buckets.capacity() * std::mem::size_of::<u32>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.heap
     }
 
-    fn random(&self, rng: &mut impl Rng) -> Option<&[u8]> {
+    /// The id of a uniformly chosen entry in use.
+    fn random_id(&self, rng: &mut impl Rng) -> Option<u32> {
         if self.len == 0 {
             return None;
         }
-        // every (bucket, slot) pair is equally likely, so every member is too
-        for _ in 0..10_000 {
-            let b = rng.gen_range(0..self.buckets.len());
-            let k = rng.gen_range(0..SAMPLE_DEPTH);
-            if let Some(m) = self.buckets[b].get(k) {
-                return Some(m);
+        loop {
+            let i = rng.gen_range(0..self.entries.len());
+            if !self.entries[i].m.is_free() {
+                return Some(i as u32);
             }
         }
-        self.iter().nth(rng.gen_range(0..self.len))
+    }
+
+    fn random(&self, rng: &mut impl Rng) -> Option<&[u8]> {
+        self.random_id(rng)
+            .map(|i| self.entries[i as usize].m.bytes())
+    }
+
+    /// Removes and returns a uniformly chosen member.
+    fn pop_random(&mut self, rng: &mut impl Rng) -> Option<Vec<u8>> {
+        let id = self.random_id(rng)?;
+        let m = self.entries[id as usize].m.bytes().to_vec();
+        self.remove_id(id);
+        Some(m)
     }
 
     fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8])) -> u64 {
-        if self.buckets.is_empty() {
-            return 0;
-        }
         let m = self.mask() as u64;
-        for x in &self.buckets[(cursor & m) as usize] {
-            f(x);
+        let mut i = self.buckets[(cursor & m) as usize];
+        while i != NIL {
+            let e = &self.entries[i as usize];
+            f(e.m.bytes());
+            i = e.next;
         }
         let mut v = cursor | !m;
         v = v.reverse_bits();
@@ -715,5 +958,146 @@ mod tests {
             total += 1;
         }
         assert_eq!(total, 20);
+    }
+
+    #[test]
+    fn entries_are_compact() {
+        assert_eq!(std::mem::size_of::<Member>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    #[test]
+    fn long_members_and_pops_keep_the_table_consistent() {
+        let mut s = Set::new_hashtable(0);
+        let long = |i: usize| format!("{}{i}", "x".repeat(30)).into_bytes();
+        for i in 0..500 {
+            assert!(s.add(&long(i), &lim()));
+            assert!(s.add(format!("s{i}").as_bytes(), &lim()));
+        }
+        assert!(!s.add(&long(7), &lim()));
+        assert_eq!(s.len(), 1000);
+        let mut rng = rand::thread_rng();
+        let mut popped = std::collections::HashSet::new();
+        while let Some(m) = s.pop_random(&mut rng) {
+            assert!(!s.contains(&m));
+            assert!(popped.insert(m));
+            assert_eq!(s.iter().count(), s.len());
+        }
+        assert_eq!(popped.len(), 1000);
+        if let Enc::Table(t) = &s.enc {
+            assert_eq!(t.heap, 0);
+        }
+    }
+
+    #[test]
+    fn entries_span_chunks_and_compact() {
+        let mut s = Set::new_hashtable(0);
+        let n = CHUNK * 3 + 17;
+        for i in 0..n {
+            assert!(s.add(format!("e{i}").as_bytes(), &lim()));
+        }
+        assert!((0..n).all(|i| s.contains(format!("e{i}").as_bytes())));
+        // down to a few members: the store is packed into one exact chunk
+        for i in 0..n - 100 {
+            assert!(s.remove(format!("e{i}").as_bytes()));
+        }
+        assert_eq!(s.len(), 100);
+        assert!((n - 100..n).all(|i| s.contains(format!("e{i}").as_bytes())));
+        assert_eq!(s.iter().count(), 100);
+        if let Enc::Table(t) = &s.enc {
+            assert!(t.entries.chunks.len() == 1 && t.entries.capacity() < CHUNK);
+        }
+        let mut c = 0;
+        let mut seen = 0;
+        loop {
+            c = s.scan(c, 10, |_| seen += 1);
+            if c == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, 100);
+    }
+
+    #[test]
+    fn sscan_survives_resizes_between_steps() {
+        let mut s = Set::new_hashtable(0);
+        for i in 0..100 {
+            s.add(format!("keep{i}").as_bytes(), &lim());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, mut step) = (0, 0);
+        loop {
+            cursor = s.scan(cursor, 1, |e| {
+                seen.insert(e.to_vec());
+            });
+            step += 1;
+            // grow, then shrink (and compact the entries) while the scan is under way
+            if step == 5 {
+                for i in 0..2000 {
+                    s.add(format!("tmp{i}").as_bytes(), &lim());
+                }
+            }
+            if step == 300 {
+                for i in 0..2000 {
+                    s.remove(format!("tmp{i}").as_bytes());
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!((0..100).all(|i| seen.contains(format!("keep{i}").as_bytes())));
+    }
+
+    #[test]
+    fn random_members_are_roughly_uniform() {
+        let mut s = Set::new_hashtable(0);
+        for i in 0..40 {
+            s.add(format!("m{i}").as_bytes(), &lim());
+        }
+        // free entries in the middle of the vector must not skew the odds
+        for i in 0..20 {
+            s.remove(format!("m{}", i * 2).as_bytes());
+        }
+        let mut rng = rand::thread_rng();
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..40_000 {
+            if let Some(e) = s.random(&mut rng) {
+                *counts.entry(e.to_vec()).or_insert(0u32) += 1;
+            }
+        }
+        assert_eq!(counts.len(), 20);
+        // expected 2000 each
+        assert!(
+            counts.values().all(|&n| (1600..2400).contains(&n)),
+            "{counts:?}"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn hashtable_matches_a_model(
+            ops in proptest::collection::vec((0u16..300, proptest::bool::ANY), 1..2000),
+        ) {
+            let mut s = Set::new_hashtable(0);
+            let mut model = std::collections::HashSet::new();
+            for (n, add) in ops {
+                // both sides of the inline limit
+                let m = format!("{}{n}", "m".repeat(n as usize % 30)).into_bytes();
+                if add {
+                    proptest::prop_assert_eq!(s.add(&m, &lim()), model.insert(m.clone()));
+                } else {
+                    proptest::prop_assert_eq!(s.remove(&m), model.remove(&m));
+                }
+                proptest::prop_assert_eq!(s.len(), model.len());
+            }
+            let got: std::collections::HashSet<Vec<u8>> = s.iter().map(Elem::to_vec).collect();
+            proptest::prop_assert_eq!(&got, &model);
+            if let Enc::Table(t) = &s.enc {
+                let held: usize = t.entries.iter().map(|e| e.m.heap()).sum();
+                proptest::prop_assert_eq!(t.heap, held);
+            }
+        }
     }
 }

@@ -6,11 +6,11 @@
 //! mask, reverse-binary cursor, random bucket picks) and neither is offered by an
 //! open-addressing table whose probe sequences move entries around on resize.
 //!
-//! Each node is one small allocation holding the chain link, the entry metadata and a
-//! byte buffer with the key, the optional expiry and a small string value inline; only
-//! collections and mutated strings live behind a second pointer.
+//! Each entry is one allocation behind a thin pointer (see `store::node`): the chain
+//! link, the metadata, the optional expiry, the key and either the string value or
+//! the object itself.
 
-use super::value::{Object, ValueRef};
+use super::value::Object;
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
@@ -24,211 +24,12 @@ pub fn hash_key(key: &[u8]) -> u64 {
     HASHER.hash_one(key)
 }
 
-const FLAG_VOLATILE: u64 = 1 << 32;
-const FLAG_INLINE: u64 = 1 << 33;
-const LRU_SHIFT: u32 = 40;
-/// 24-bit clock in seconds, as Valkey's `LRU_CLOCK`.
-pub const LRU_MAX: u32 = (1 << 24) - 1;
-
-pub struct Node {
-    next: Option<Box<Node>>,
-    /// `[expire: i64 LE if volatile][key][inline string value]`
-    data: Box<[u8]>,
-    obj: Option<Box<Object>>,
-    /// bits 0..32 key length, 32..40 flags, 40..64 LRU clock
-    meta: u64,
-}
+pub use super::node::{Node, LRU_MAX};
 
 /// The value to store for a key.
 pub enum NewValue<'a> {
     Str(&'a [u8]),
     Obj(Object),
-}
-
-impl Node {
-    fn build(key: &[u8], expire: Option<i64>, inline: &[u8], obj: Option<Box<Object>>) -> Node {
-        let mut data = Vec::with_capacity(8 * expire.is_some() as usize + key.len() + inline.len());
-        let mut meta = key.len() as u64;
-        if let Some(e) = expire {
-            data.extend_from_slice(&e.to_le_bytes());
-            meta |= FLAG_VOLATILE;
-        }
-        data.extend_from_slice(key);
-        if obj.is_none() {
-            data.extend_from_slice(inline);
-            meta |= FLAG_INLINE;
-        }
-        Node {
-            next: None,
-            data: data.into_boxed_slice(),
-            obj,
-            meta,
-        }
-    }
-
-    fn new(key: &[u8], value: NewValue, expire: Option<i64>, lru: u32) -> Node {
-        let mut n = match value {
-            NewValue::Str(s) => Node::build(key, expire, s, None),
-            NewValue::Obj(o) => Node::build(key, expire, &[], Some(Box::new(o))),
-        };
-        n.set_lru(lru);
-        n
-    }
-
-    #[inline]
-    fn key_off(&self) -> usize {
-        if self.meta & FLAG_VOLATILE != 0 {
-            8
-        } else {
-            0
-        }
-    }
-
-    #[inline]
-    fn key_len(&self) -> usize {
-        (self.meta & 0xffff_ffff) as usize
-    }
-
-    #[inline]
-    pub fn key(&self) -> &[u8] {
-        let o = self.key_off();
-        &self.data[o..o + self.key_len()]
-    }
-
-    /// Absolute expiry in unix milliseconds.
-    #[inline]
-    pub fn expire(&self) -> Option<i64> {
-        if self.meta & FLAG_VOLATILE != 0 {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&self.data[..8]);
-            Some(i64::from_le_bytes(b))
-        } else {
-            None
-        }
-    }
-
-    #[inline]
-    pub fn is_expired(&self, now: i64) -> bool {
-        matches!(self.expire(), Some(e) if e <= now)
-    }
-
-    pub fn value(&self) -> ValueRef<'_> {
-        match &self.obj {
-            Some(o) => ValueRef::Obj(o),
-            None => ValueRef::Str(&self.data[self.key_off() + self.key_len()..]),
-        }
-    }
-
-    /// The name OBJECT ENCODING reports, following how Valkey would have encoded the
-    /// value: an unmodified string is "int" when it is a canonical integer, "embstr"
-    /// up to 44 bytes (Valkey's embedded-string limit), "raw" otherwise.
-    pub fn encoding(&self) -> &'static str {
-        match self.value() {
-            ValueRef::Str(s) => {
-                if crate::protocol::decode::parse_i64(s).is_some() {
-                    "int"
-                } else if s.len() <= 44 {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
-            ValueRef::Obj(o) => o.encoding(),
-        }
-    }
-
-    /// True when the string is stored inline (Valkey's int/embstr; "raw" otherwise).
-    pub fn is_inline(&self) -> bool {
-        self.meta & FLAG_INLINE != 0
-    }
-
-    /// The entry's 24 bits of access data: the access time in seconds under LRU
-    /// policies, minutes and a logarithmic counter under LFU ones (see `store::evict`).
-    pub fn lru(&self) -> u32 {
-        (self.meta >> LRU_SHIFT) as u32
-    }
-
-    pub fn set_lru(&mut self, clock: u32) {
-        self.meta = (self.meta & ((1u64 << LRU_SHIFT) - 1))
-            | ((clock as u64 & LRU_MAX as u64) << LRU_SHIFT);
-    }
-
-    /// Replaces the value, keeping the expiry only if `keep_ttl`.
-    pub fn set_value(&mut self, value: NewValue, keep_ttl: bool) {
-        let expire = if keep_ttl { self.expire() } else { None };
-        let lru = self.lru();
-        let next = self.next.take();
-        *self = Node::new(self.key_ref_copy().as_slice(), value, expire, lru);
-        self.next = next;
-    }
-
-    fn key_ref_copy(&self) -> Vec<u8> {
-        self.key().to_vec()
-    }
-
-    /// Sets or clears the expiry. Returns true if the node changed volatility.
-    pub fn set_expire(&mut self, expire: Option<i64>) -> bool {
-        match (self.expire(), expire) {
-            (Some(_), Some(e)) => {
-                self.data[..8].copy_from_slice(&e.to_le_bytes());
-                false
-            }
-            (None, None) => false,
-            _ => {
-                let off = self.key_off();
-                let body = &self.data[off..];
-                let mut data = Vec::with_capacity(body.len() + 8);
-                if let Some(e) = expire {
-                    data.extend_from_slice(&e.to_le_bytes());
-                    self.meta |= FLAG_VOLATILE;
-                } else {
-                    self.meta &= !FLAG_VOLATILE;
-                }
-                data.extend_from_slice(body);
-                self.data = data.into_boxed_slice();
-                true
-            }
-        }
-    }
-
-    /// Mutable access to the value as an object; an inline string is moved out to an
-    /// owned, growable buffer first (Valkey's embstr -> raw conversion on APPEND).
-    pub fn obj_mut(&mut self) -> &mut Object {
-        if self.obj.is_none() {
-            let off = self.key_off() + self.key_len();
-            let s = self.data[off..].to_vec();
-            self.data = self.data[..off].to_vec().into_boxed_slice();
-            self.meta &= !FLAG_INLINE;
-            self.obj = Some(Box::new(Object::Str(s)));
-        }
-        match self.obj.as_deref_mut() {
-            Some(o) => o,
-            None => unreachable!("object was just materialized"),
-        }
-    }
-
-    /// Bytes this entry occupies, for MEMORY USAGE.
-    pub fn mem_usage(&self) -> usize {
-        std::mem::size_of::<Node>()
-            + self.data.len()
-            + self
-                .obj
-                .as_ref()
-                .map_or(0, |o| std::mem::size_of::<Object>() + o.mem_usage())
-    }
-
-    /// Takes the value out (for RENAME/MOVE): the node is consumed.
-    pub fn into_parts(self) -> (OwnedValue, Option<i64>) {
-        let expire = self.expire();
-        let v = match self.obj {
-            Some(o) => OwnedValue::Obj(*o),
-            None => {
-                let off = self.key_off() + self.key_len();
-                OwnedValue::Str(self.data[off..].to_vec())
-            }
-        };
-        (v, expire)
-    }
 }
 
 /// A value detached from its key.
@@ -248,7 +49,7 @@ impl OwnedValue {
 
 #[derive(Default)]
 pub struct Table {
-    buckets: Vec<Option<Box<Node>>>,
+    buckets: Vec<Option<Node>>,
     len: usize,
 }
 
@@ -276,12 +77,12 @@ impl Table {
         if self.buckets.is_empty() {
             return None;
         }
-        let mut cur = self.buckets[(hash & self.mask()) as usize].as_deref();
+        let mut cur = self.buckets[(hash & self.mask()) as usize].as_ref();
         while let Some(n) = cur {
             if n.key_len() == key.len() && n.key() == key {
                 return Some(n);
             }
-            cur = n.next.as_deref();
+            cur = n.next();
         }
         None
     }
@@ -293,13 +94,13 @@ impl Table {
             return None;
         }
         let b = (hash & self.mask()) as usize;
-        let mut cur = self.buckets[b].as_deref();
+        let mut cur = self.buckets[b].as_ref();
         let mut depth = 0;
         while let Some(n) = cur {
             if n.key_len() == key.len() && n.key() == key {
                 return Some((b, depth));
             }
-            cur = n.next.as_deref();
+            cur = n.next();
             depth += 1;
         }
         None
@@ -309,9 +110,9 @@ impl Table {
     /// keys again.
     #[inline]
     pub fn at_mut(&mut self, (b, depth): (usize, usize)) -> Option<&mut Node> {
-        let mut cur = self.buckets.get_mut(b)?.as_deref_mut();
+        let mut cur = self.buckets.get_mut(b)?.as_mut();
         for _ in 0..depth {
-            cur = cur?.next.as_deref_mut();
+            cur = cur?.next_slot().as_mut();
         }
         cur
     }
@@ -321,12 +122,12 @@ impl Table {
             return None;
         }
         let b = (hash & self.mask()) as usize;
-        let mut cur = self.buckets[b].as_deref_mut();
+        let mut cur = self.buckets[b].as_mut();
         while let Some(n) = cur {
             if n.key_len() == key.len() && n.key() == key {
                 return Some(n);
             }
-            cur = n.next.as_deref_mut();
+            cur = n.next_slot().as_mut();
         }
         None
     }
@@ -342,12 +143,12 @@ impl Table {
     ) -> &mut Node {
         self.grow_if_needed();
         let b = (hash & self.mask()) as usize;
-        let mut node = Box::new(Node::new(key, value, expire, lru));
-        node.next = self.buckets[b].take();
+        let mut node = Node::new(key, value, expire, lru);
+        *node.next_slot() = self.buckets[b].take();
         self.len += 1;
         let slot = &mut self.buckets[b];
         *slot = Some(node);
-        match slot.as_deref_mut() {
+        match slot.as_mut() {
             Some(n) => n,
             None => unreachable!("slot was just filled"),
         }
@@ -367,7 +168,7 @@ impl Table {
         }
     }
 
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Box<Node>> {
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Node> {
         if self.buckets.is_empty() {
             return None;
         }
@@ -378,12 +179,12 @@ impl Table {
                 None => return None,
                 Some(n) if n.key_len() == key.len() && n.key() == key => {
                     let mut node = link.take()?;
-                    *link = node.next.take();
+                    *link = node.next_slot().take();
                     self.len -= 1;
                     self.shrink_if_needed();
                     return Some(node);
                 }
-                Some(n) => link = &mut n.next,
+                Some(n) => link = n.next_slot(),
             }
         }
     }
@@ -408,15 +209,15 @@ impl Table {
     }
 
     fn rehash(&mut self, n: usize) {
-        let mut new: Vec<Option<Box<Node>>> = Vec::new();
+        let mut new: Vec<Option<Node>> = Vec::new();
         new.resize_with(n, || None);
         let mask = n as u64 - 1;
         for slot in self.buckets.iter_mut() {
             let mut cur = slot.take();
             while let Some(mut node) = cur {
-                cur = node.next.take();
+                cur = node.next_slot().take();
                 let b = (hash_key(node.key()) & mask) as usize;
-                node.next = new[b].take();
+                *node.next_slot() = new[b].take();
                 new[b] = Some(node);
             }
         }
@@ -428,11 +229,11 @@ impl Table {
         let mut cur = if self.buckets.is_empty() {
             None
         } else {
-            self.buckets[b & (self.buckets.len() - 1)].as_deref()
+            self.buckets[b & (self.buckets.len() - 1)].as_ref()
         };
         std::iter::from_fn(move || {
             let n = cur?;
-            cur = n.next.as_deref();
+            cur = n.next();
             Some(n)
         })
     }
@@ -459,11 +260,7 @@ impl Table {
     }
 
     /// Removes every node for which `pred` is true in the bucket `b`; returns how many.
-    pub fn retain_bucket(
-        &mut self,
-        b: usize,
-        mut remove: impl FnMut(&Node) -> bool,
-    ) -> Vec<Box<Node>> {
+    pub fn retain_bucket(&mut self, b: usize, mut remove: impl FnMut(&Node) -> bool) -> Vec<Node> {
         let mut removed = Vec::new();
         if self.buckets.is_empty() {
             return removed;
@@ -475,10 +272,10 @@ impl Table {
                 None => break,
                 Some(n) if remove(n) => {
                     let Some(mut node) = link.take() else { break };
-                    *link = node.next.take();
+                    *link = node.next_slot().take();
                     removed.push(node);
                 }
-                Some(n) => link = &mut n.next,
+                Some(n) => link = n.next_slot(),
             }
         }
         self.len -= removed.len();
@@ -499,7 +296,7 @@ impl Drop for Table {
         for slot in self.buckets.iter_mut() {
             let mut cur = slot.take();
             while let Some(mut n) = cur {
-                cur = n.next.take();
+                cur = n.next_slot().take();
             }
         }
     }
@@ -508,6 +305,7 @@ impl Drop for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ValueRef;
 
     fn ins(t: &mut Table, k: &str) {
         let h = hash_key(k.as_bytes());
@@ -560,6 +358,54 @@ mod tests {
         n.set_value(NewValue::Str(b"x"), false);
         assert!(matches!(n.value(), ValueRef::Str(b"x")));
         assert!(n.is_inline());
+    }
+
+    #[test]
+    fn relocated_nodes_stay_linked_across_resizes() {
+        // entries reallocated in the middle of chains (volatility flips, strings made
+        // raw, values grown) must keep their links through growth and shrinking
+        let mut t = Table::default();
+        let key = |i: usize| format!("key:{i}").into_bytes();
+        for i in 0..300 {
+            t.insert_new(hash_key(&key(i)), &key(i), NewValue::Str(b"v"), None, 0);
+        }
+        for i in 0..300 {
+            let k = key(i);
+            let n = t.get_mut(hash_key(&k), &k).unwrap();
+            match i % 3 {
+                0 => {
+                    n.set_expire(Some(i as i64));
+                }
+                1 => {
+                    if let Object::Str(s) = n.obj_mut() {
+                        s.extend_from_slice(&k);
+                    }
+                }
+                _ => n.set_value(NewValue::Str(&k), false),
+            }
+        }
+        for i in 300..3000 {
+            t.insert_new(hash_key(&key(i)), &key(i), NewValue::Str(b""), None, 0);
+        }
+        for i in 300..3000 {
+            assert!(t.remove(hash_key(&key(i)), &key(i)).is_some());
+        }
+        assert_eq!(t.len(), 300);
+        assert_eq!(t.iter().count(), 300);
+        for i in 0..300 {
+            let k = key(i);
+            let n = t.get(hash_key(&k), &k).unwrap();
+            let mut raw = b"v".to_vec();
+            raw.extend_from_slice(&k);
+            match i % 3 {
+                0 => assert_eq!(
+                    (n.expire(), n.value().as_str()),
+                    (Some(i as i64), Some(&b"v"[..]))
+                ),
+                1 => assert_eq!(n.value().as_str(), Some(&raw[..])),
+                _ => assert_eq!(n.value().as_str(), Some(&k[..])),
+            }
+        }
     }
 
     #[test]

@@ -6,13 +6,21 @@
 pub enum Object {
     /// A string that was grown in place (APPEND, SETRANGE, SETBIT...): Valkey's "raw".
     Str(Vec<u8>),
-    List(super::list::List),
+    /// Boxed: a list's bookkeeping is twice the size of the other types', and every
+    /// object is stored inline in its keyspace entry, so this keeps a small hash's
+    /// entry at 64 bytes.
+    List(Box<super::list::List>),
     Hash(super::hash::Hash),
     Set(super::set::Set),
     ZSet(super::zset::ZSet),
 }
 
 impl Object {
+    /// A list value.
+    pub fn list(l: super::list::List) -> Object {
+        Object::List(Box::new(l))
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
