@@ -821,3 +821,51 @@ fn sort_patterns_need_access_to_every_key() {
     let mut all = login(&s, "all", "p");
     assert_eq!(words(all.cmd("SORT app:l BY w_* GET #")), ["2", "3", "1"]);
 }
+
+#[test]
+fn a_read_only_app_user_reaches_nothing_else_by_any_path() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    admin.cmd("SET secret s3cr3t");
+    admin.cmd("SET app:name ferrokey");
+    // `~app:* +@read`, plus the scripting and transaction commands themselves so
+    // that what they reach is what gets checked
+    assert_eq!(
+        setuser(
+            &mut admin,
+            "app",
+            &["on", ">p", "~app:*", "+@read", "+eval", "+multi", "+exec"]
+        ),
+        R::ok()
+    );
+    let mut c = login(&s, "app", "p");
+    assert_eq!(c.cmd("GET app:name"), R::bulk("ferrokey"));
+    assert_err(
+        &c.cmd("GET secret"),
+        "NOPERM No permissions to access a key",
+    );
+    assert_err(
+        &c.cmd("SET app:x 1"),
+        "NOPERM User app has no permissions to run the 'set' command",
+    );
+    assert_err(
+        &c.cmdv(&[b"EVAL", b"return redis.call('get','secret')", b"0"]),
+        "ERR ACL failure in script: No permissions to access a key",
+    );
+    assert_err(
+        &c.cmdv(&[b"EVAL", b"return redis.call('set','app:x','1')", b"0"]),
+        "ERR ACL failure in script: User app has no permissions to run the 'set' command",
+    );
+    assert_eq!(
+        c.cmdv(&[b"EVAL", b"return redis.call('get','app:name')", b"0"]),
+        R::bulk("ferrokey")
+    );
+    assert_eq!(c.cmd("MULTI"), R::ok());
+    assert_err(
+        &c.cmd("GET secret"),
+        "NOPERM No permissions to access a key",
+    );
+    assert_err(&c.cmd("SET app:x 1"), "NOPERM User app has no permissions");
+    assert_err(&c.cmd("EXEC"), "EXECABORT");
+    assert_eq!(admin.cmd("EXISTS app:x"), R::Int(0));
+}
