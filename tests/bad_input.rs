@@ -8,71 +8,8 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-/// A valkey-server beside ferrokey, when one is installed.
-struct Valkey {
-    port: u16,
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Valkey {
-    fn start(extra: &[&str]) -> Option<Valkey> {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .ok()?
-                .port();
-            let dir = std::env::temp_dir().join(format!(
-                "ferrokey-badinput-valkey-{}-{port}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).ok()?;
-            let mut child = Command::new("valkey-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--dir"])
-                .arg(&dir)
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                    s.set_read_timeout(Some(Duration::from_secs(2))).ok();
-                    // any reply will do: PING may be renamed, or need a password
-                    let mut b = [0u8; 1];
-                    if s.write_all(b"PING\r\n").is_ok()
-                        && s.read_exact(&mut b).is_ok()
-                        && matches!(b[0], b'+' | b'-')
-                    {
-                        return Some(Valkey { port, child, dir });
-                    }
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        // installed but not answering: the comparison must not be skipped silently
-        panic!("valkey-server is installed but did not start");
-    }
-}
-
-impl Drop for Valkey {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// ferrokey, and Valkey beside it when installed, started with the same arguments.
 fn servers(extra: &[&str]) -> (TestServer, Option<Valkey>) {
