@@ -55,22 +55,8 @@ fi
 
 WORK=$(mktemp -d /tmp/ferrokey-aclbench.XXXXXX)
 declare -A PID PORT
-cleanup() {
-    for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    local p
-    for p in $(seq "$1" $(($1 + 200))); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    die "no free port near $1"
-}
+# shared helpers: cleanup on exit, free_port, wait_ready, stop, cpu_ticks, rss_kb, median
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
     local name=$1 port
@@ -96,8 +82,6 @@ start() {
     die "$name did not start"
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 TICK=$(getconf CLK_TCK)
 
 # One run of test $1 at depth $2 with $3 requests against port $4 as user $5.

@@ -63,22 +63,8 @@ if [ -n "${APPENDFSYNC:-}" ]; then
     AOF_ARGS=(--appendonly yes --appendfsync "$APPENDFSYNC" --aof-use-rdb-preamble no)
 fi
 declare -A PID PORT
-cleanup() {
-    for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    local p
-    for p in $(seq "$1" $(($1 + 200))); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    die "no free port near $1"
-}
+# shared helpers: cleanup on exit, free_port, wait_ready, stop, cpu_ticks, rss_kb, median
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
     local name=$1 port
@@ -92,23 +78,9 @@ start() {
     esac
     PID[$name]=$!
     PORT[$name]=$port
-    for _ in $(seq 100); do
-        [ "$(valkey-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.05
-    done
-    cat "$WORK/$name.log" >&2
-    die "$name did not start"
+    wait_ready "$name" "$port"
 }
 
-stop() {
-    kill "${PID[$1]}" 2>/dev/null || true
-    wait "${PID[$1]}" 2>/dev/null || true
-    unset "PID[$1]"
-}
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 TICK=$(getconf CLK_TCK)
 # the rate limiter of demo/app/rate_limiter.py: INCR, EXPIRE on the first hit, TTL

@@ -68,14 +68,8 @@ FERROKEY=${FERROKEY:-$ROOT/target/release/ferrokey}
 
 WORK=$(mktemp -d /tmp/ferrokey-eviction.XXXXXX)
 declare -A PID PORT=([ferrokey]=$PORT_FK [valkey]=$PORT_VK)
-cleanup() {
-    for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shared helpers: cleanup on exit, free_port, wait_ready, stop, cpu_ticks, rss_kb, median
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # start NAME ARGS...: an empty server on its port, waits for PONG
 start() {
@@ -88,21 +82,9 @@ start() {
     taskset -c "$SERVER_CPU" "$bin" --port "$port" --bind 127.0.0.1 --save "" \
         --appendonly no --dir "$WORK/$name" "$@" > "$WORK/$name.log" 2>&1 &
     PID[$name]=$!
-    for _ in $(seq 100); do
-        [ "$(valkey-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.05
-    done
-    cat "$WORK/$name.log" >&2
-    die "$name did not start"
+    wait_ready "$name" "$port"
 }
 
-stop() {
-    kill "${PID[$1]}" 2>/dev/null || true
-    wait "${PID[$1]}" 2>/dev/null || true
-    unset "PID[$1]"
-}
-
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 info_field() { valkey-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
 field() { tr ' ' '\n' <<< "$1" | awk -F= -v f="$2" '$1 == f { print $2 }'; }
 # 100mb -> bytes (Valkey's units: k/kb/m/mb/g/gb, the b forms being powers of 1024)

@@ -50,11 +50,8 @@ fi
 
 WORK=$(mktemp -d /tmp/ferrokey-memory.XXXXXX)
 declare -A PID
-cleanup() {
-    for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
+# shared helpers: cleanup on exit, free_port, wait_ready, stop, cpu_ticks, rss_kb, median
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap cleanup EXIT
 
 port_of() { if [ "$1" = ferrokey ]; then echo "$PORT_FK"; else echo "$PORT_VK"; fi; }
@@ -79,13 +76,6 @@ start() {
     die "$name did not start"
 }
 
-stop() {
-    kill "${PID[$1]}" 2>/dev/null || true
-    wait "${PID[$1]}" 2>/dev/null || true
-    unset "PID[$1]"
-}
-
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 used_memory() {
     valkey-cli -p "$(port_of "$1")" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'
 }

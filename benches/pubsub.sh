@@ -42,14 +42,8 @@ WORK=$(mktemp -d /tmp/ferrokey-pubsub.XXXXXX)
 declare -A PID PORT
 PORT[valkey]=$BASE_PORT
 PORT[ferrokey]=$((BASE_PORT + 1))
-cleanup() {
-    for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shared helpers: cleanup on exit, free_port, wait_ready, stop, cpu_ticks, rss_kb, median
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start() {
     local name=$1 port=${PORT[$1]}
@@ -61,15 +55,9 @@ start() {
                     --save "" --appendonly no --dir "$WORK/$name" > "$WORK/$name.log" 2>&1 & ;;
     esac
     PID[$name]=$!
-    for _ in $(seq 100); do
-        [ "$(valkey-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.05
-    done
-    cat "$WORK/$name.log" >&2
-    die "$name did not start"
+    wait_ready "$name" "$port"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 start ferrokey
 start valkey
